@@ -1,0 +1,209 @@
+"""The channel protocol (batch-first), its capabilities, and the config every channel shares.
+
+An adapter is one file in ``omnisync/channels/`` with a ``Config`` model (a subclass of
+:class:`ChannelConfig`) and a class implementing :class:`Channel`, registered by one line in
+``omnisync/channels/__init__.py``. Adapters never sleep, retry or build their own HTTP client:
+they get one from :mod:`omnisync.http` through the :class:`ChannelContext`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..errors import ConfigError
+from ..models import FIELD_KINDS, RemoteListing, WriteItem, WriteResult
+from ..rules import ContentRules, ChannelRules, PriceRules, StockRules
+
+FieldKind = Literal["quantity", "price", "title", "description"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can do, as data. The engine, the contract suite and the benchmarks read it."""
+
+    fields: frozenset[str]  # field kinds it can write
+    read_page_size: int  # the largest page the vendor allows
+    max_write_batch: int  # the most SKUs one write call may carry
+    compare_and_set: bool = False  # stock writes carry the expected old value
+    async_writes: bool = False  # writes are accepted as a job and reported by poll()
+    changed_since: bool = False  # read() honours ``since``
+    create: bool = False  # can create a listing that is missing
+    multi_location: bool = False  # stock per remote location ("quantity@<id>")
+    idempotency_keys: bool = False  # applied() can tell which journalled writes took effect
+    rate_limit_per_second: float | None = None  # the vendor's published limit
+    feed: bool = False  # writes a whole file; the engine sends every listing in one batch
+
+
+class ChannelConfig(BaseModel):
+    """Keys every channel accepts in ``[channels.NAME]``. Vendor configs add their own keys.
+
+    Secrets are never in the file: a key ending in ``_env`` names the environment variable that
+    holds the secret.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: str
+    enabled: bool = True
+    base_url: str | None = None
+    sync: list[FieldKind] | None = None  # which fields to keep true (default: all it supports)
+    currency: str | None = None  # the channel's currency; must match the catalog's
+    stock_locations: list[str] | None = None  # catalog locations summed into the channel's stock
+    locations: dict[str, list[str]] | None = None  # remote location id -> catalog locations
+    price: PriceRules = PriceRules()
+    stock: StockRules = StockRules()
+    content: ContentRules = ContentRules()
+    max_zero_share: float = Field(default=0.5, ge=0, le=1)  # guard: --yes needed above this
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # extra vendors' listing rules to check this channel against in `omnisync validate`
+    # (e.g. a sandbox channel rehearsing an eBay listing); the channel's own type always applies
+    validate_as: list[str] = []
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.rstrip("/")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v or not all(c.isalnum() or c in "-_" for c in v):
+            raise ValueError("channel names use letters, digits, '-' and '_'")
+        return v
+
+    @model_validator(mode="after")
+    def _sync_unique(self) -> "ChannelConfig":
+        if self.sync is not None and len(set(self.sync)) != len(self.sync):
+            raise ValueError("sync lists a field twice")
+        return self
+
+    # -- derived -----------------------------------------------------------------------------
+    def secret_fields(self) -> dict[str, str]:
+        """config key -> environment variable name, for every ``*_env`` key that is set."""
+        out = {}
+        for key, value in self.model_dump().items():
+            if key.endswith("_env") and isinstance(value, str) and value:
+                out[key] = value
+        return out
+
+    def rules(self, capabilities: Capabilities) -> ChannelRules:
+        wanted = set(self.sync) if self.sync is not None else set(FIELD_KINDS)
+        return ChannelRules(
+            name=self.name,
+            fields=frozenset(wanted & set(capabilities.fields)),
+            currency=self.currency,
+            price=self.price,
+            stock=self.stock,
+            content=self.content,
+            locations={k: tuple(v) for k, v in self.locations.items()} if self.locations else None,
+            stock_locations=tuple(self.stock_locations) if self.stock_locations is not None else None,
+        )
+
+
+@dataclass
+class ChannelContext:
+    """What an adapter receives from the engine: no module-level state anywhere."""
+
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    config_dir: Path = field(default_factory=Path.cwd)
+    state_dir: Path = field(default_factory=Path.cwd)
+    transport: Any = None  # an httpx transport to use instead of the network (tests, fakes)
+    verbose: bool = False
+    log: Callable[[str], None] = lambda message: None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    sleep: Callable[[float], None] | None = None  # injected into retries and pacing (tests)
+    counters: dict[str, int] = field(default_factory=dict)  # API calls per channel, for --verbose
+
+    def secret(self, cfg: ChannelConfig, key: str) -> str:
+        """The secret the config key ``key`` (``..._env``) names, from the environment."""
+        var = getattr(cfg, key, None)
+        if not var:
+            raise ConfigError(f"{key} is not set (name the environment variable holding the secret)",
+                              field=f"channels.{cfg.name}.{key}")
+        value = self.env.get(var, "")
+        if not value.strip():
+            raise ConfigError(f"environment variable {var} is missing or empty",
+                              field=f"channels.{cfg.name}.{key}")
+        return value
+
+    def path(self, p: str | Path) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else self.config_dir / path
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """What the engine needs from a channel adapter."""
+
+    name: str
+    capabilities: Capabilities
+
+    def read(self, skus: Collection[str] | None = None,
+             since: datetime | None = None) -> Iterator[RemoteListing]:
+        """The channel's listings (only ``skus`` when given; changed since ``since`` if supported)."""
+        ...
+
+    def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
+        """Absolute writes, at most ``max_write_batch`` items; one result per item."""
+        ...
+
+    def poll(self, jobs: Sequence[str]) -> list[WriteResult]:
+        """Outcomes of writes accepted as jobs (async channels); [] while still processing."""
+        ...
+
+    def applied(self, keys: Collection[str]) -> set[str] | None:
+        """Which idempotency keys took effect, or None when the channel cannot tell."""
+        ...
+
+    def check(self) -> str:
+        """Auth and reachability; a one-line description, or raise a ChannelError."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class BaseChannel:
+    """Defaults for the optional parts of the protocol."""
+
+    Config: ClassVar[type[ChannelConfig]] = ChannelConfig
+    capabilities: Capabilities
+
+    def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
+        self.cfg = cfg
+        self.ctx = ctx
+        self.name = cfg.name
+
+    @classmethod
+    def from_config(cls, cfg: ChannelConfig, ctx: ChannelContext) -> "BaseChannel":
+        return cls(cfg, ctx)
+
+    def poll(self, jobs: Sequence[str]) -> list[WriteResult]:
+        return []
+
+    def applied(self, keys: Collection[str]) -> set[str] | None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def __enter__(self) -> "BaseChannel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

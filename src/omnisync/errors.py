@@ -1,0 +1,197 @@
+"""The exception tree, the error-classification table and the exit-code table.
+
+Every error omnisync raises is one of these. The CLI maps them to exit codes (DESIGN.md section 5);
+adapters raise only these, and the HTTP layer classifies responses through :func:`classify_status`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Exit(enum.IntEnum):
+    """Process exit codes. Each one is documented in the README and tested."""
+
+    OK = 0  # success, or nothing to do
+    FAILED = 1  # some listings failed, or validation found errors
+    BAD_INPUT = 2  # usage, config, catalog or CSV error; nothing was sent
+    CHANNEL_FAILED = 3  # a whole channel failed (auth, unreachable after retries)
+    CHANGES_PENDING = 4  # `plan --detailed-exitcode` found changes
+    LOCKED = 75  # another run holds the lock (EX_TEMPFAIL)
+
+
+class Kind(str, enum.Enum):
+    """What an error means for the caller: retry it, wait, re-authenticate, or give up."""
+
+    RETRY = "retry"  # transient: 5xx, timeouts, resets (retry idempotent requests)
+    RATE_LIMITED = "rate_limited"  # 429 or a vendor throttle signal (wait, then retry)
+    AUTH = "auth"  # 401/403: credentials wrong or expired (refresh once, then fail the channel)
+    NOT_FOUND = "not_found"  # the listing or resource does not exist
+    CONFLICT = "conflict"  # compare-and-set lost: re-read and re-plan, never overwrite
+    PERMANENT = "permanent"  # the request itself is wrong: do not retry
+
+
+class OmnisyncError(Exception):
+    """Base of every error omnisync raises on purpose."""
+
+    exit_code: Exit = Exit.FAILED
+
+
+@dataclass
+class Where:
+    """A place in an input file: the file, a line or CSV row, and a field or column."""
+
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.line is not None:
+            parts.append(f"line {self.line}" if not parts else str(self.line))
+        loc = ":".join(parts)
+        if self.field:
+            loc = f"{loc}: {self.field}" if loc else self.field
+        return loc
+
+
+class InputError(OmnisyncError):
+    """Bad input: the message names the file, the line or row, and the field. Nothing is sent."""
+
+    exit_code = Exit.BAD_INPUT
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 field: str | None = None, problems: list[str] | None = None) -> None:
+        self.where = Where(file, line, field)
+        self.message = message
+        self.problems = list(problems or [])
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        head = f"{self.where}: {self.message}" if str(self.where) else self.message
+        if self.problems:
+            return head + "\n" + "\n".join(f"  {p}" for p in self.problems)
+        return head
+
+
+class ConfigError(InputError):
+    """channels.toml is wrong (syntax, unknown key, wrong type, missing secret)."""
+
+
+class CatalogError(InputError):
+    """The catalog file or an imported CSV is wrong."""
+
+
+class UsageError(InputError):
+    """The command line is wrong."""
+
+
+class LockHeld(OmnisyncError):
+    """Another omnisync run holds the lock on this state directory."""
+
+    exit_code = Exit.LOCKED
+
+
+class PlanRefused(OmnisyncError):
+    """A guard refused the plan (--max-changes, or too many listings set to 0 without --yes)."""
+
+    exit_code = Exit.FAILED
+
+
+class ChannelError(OmnisyncError):
+    """A channel call failed. ``kind`` says what to do about it; ``status`` is the HTTP status."""
+
+    exit_code = Exit.CHANNEL_FAILED
+    kind: Kind = Kind.PERMANENT
+
+    def __init__(self, message: str, *, channel: str | None = None, status: int | None = None,
+                 kind: Kind | None = None, retry_after: float | None = None) -> None:
+        self.channel = channel
+        self.status = status
+        if kind is not None:
+            self.kind = kind
+        self.retry_after = retry_after
+        prefix = f"{channel}: " if channel else ""
+        suffix = f" (HTTP {status})" if status else ""
+        super().__init__(f"{prefix}{message}{suffix}")
+
+
+class TransientError(ChannelError):
+    kind = Kind.RETRY
+
+
+class RateLimited(TransientError):
+    kind = Kind.RATE_LIMITED
+
+
+class AuthError(ChannelError):
+    kind = Kind.AUTH
+
+
+class NotFound(ChannelError):
+    kind = Kind.NOT_FOUND
+
+
+class Conflict(ChannelError):
+    kind = Kind.CONFLICT
+
+
+class PermanentError(ChannelError):
+    kind = Kind.PERMANENT
+
+
+class ResponseError(PermanentError):
+    """The channel answered with something that is not what its API documents (garbage, truncated
+    JSON, wrong types). Never a traceback, never a partial write."""
+
+
+KIND_TO_ERROR: dict[Kind, type[ChannelError]] = {
+    Kind.RETRY: TransientError,
+    Kind.RATE_LIMITED: RateLimited,
+    Kind.AUTH: AuthError,
+    Kind.NOT_FOUND: NotFound,
+    Kind.CONFLICT: Conflict,
+    Kind.PERMANENT: PermanentError,
+}
+
+
+# The one classification table (airbyte CDK style): HTTP status -> kind. Vendors override single
+# entries for their quirks (passing ``overrides`` to classify_status), never the whole table.
+STATUS_TABLE: dict[int, Kind] = {
+    400: Kind.PERMANENT,
+    401: Kind.AUTH,
+    403: Kind.AUTH,
+    404: Kind.NOT_FOUND,
+    405: Kind.PERMANENT,
+    408: Kind.RETRY,
+    409: Kind.CONFLICT,
+    410: Kind.NOT_FOUND,
+    412: Kind.CONFLICT,
+    413: Kind.PERMANENT,
+    422: Kind.PERMANENT,
+    423: Kind.RETRY,
+    425: Kind.RETRY,
+    429: Kind.RATE_LIMITED,
+    500: Kind.RETRY,
+    502: Kind.RETRY,
+    503: Kind.RETRY,
+    504: Kind.RETRY,
+}
+
+
+def classify_status(status: int, overrides: dict[int, Kind] | None = None) -> Kind | None:
+    """The kind of an HTTP status, or ``None`` for success (1xx-3xx)."""
+    if overrides and status in overrides:
+        return overrides[status]
+    if status < 400:
+        return None
+    if status in STATUS_TABLE:
+        return STATUS_TABLE[status]
+    return Kind.RETRY if status >= 500 else Kind.PERMANENT
+
+
+def error_for(kind: Kind, message: str, **kw: object) -> ChannelError:
+    return KIND_TO_ERROR[kind](message, **kw)  # type: ignore[arg-type]
