@@ -1,0 +1,268 @@
+"""``type = "sandbox"``: a local marketplace kept in its own SQLite file.
+
+It behaves like a well-run marketplace API, so a seller can rehearse a cron set-up and the demo has
+somewhere to sell: listings with stock, price and content; batch writes with a size limit;
+compare-and-set on stock; idempotency keys (a write re-sent with a key the sandbox has seen is not
+applied again, and :meth:`applied` tells which keys took effect); optional simulated sales between
+runs; optional latency per batch. Every write it applies is kept in its ``applied_writes`` table, so
+tests can prove that no write was applied twice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import time
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from ..errors import ChannelError, Kind
+from ..models import (
+    DESCRIPTION,
+    PRICE,
+    QUANTITY,
+    TITLE,
+    RemoteListing,
+    Value,
+    WriteItem,
+    WriteResult,
+    frozen,
+)
+from ..money import Money
+from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS listings (
+    sku TEXT PRIMARY KEY,
+    quantity INTEGER NOT NULL DEFAULT 0,
+    price_minor INTEGER,
+    currency TEXT,
+    title TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS applied_writes (
+    key TEXT PRIMARY KEY,
+    sku TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS replayed_writes (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sales (
+    id INTEGER PRIMARY KEY,
+    sku TEXT NOT NULL,
+    units INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
+class SandboxConfig(ChannelConfig):
+    path: str = Field(description="the sandbox marketplace's SQLite file (created on first use)")
+    max_write_batch: int = Field(default=50, ge=1, le=10_000)
+    simulate_sales: int = Field(default=0, ge=0, description="units sold at random before each read")
+    seed: int | None = None
+    write_delay_ms: int = Field(default=0, ge=0, le=60_000, description="latency per write batch")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def sell(path: Path, sku: str, units: int) -> int:
+    """Sell up to ``units`` of ``sku`` on the sandbox (as a buyer would); returns units sold."""
+    conn = connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        row = conn.execute("SELECT quantity FROM listings WHERE sku=?", (sku,)).fetchone()
+        if row is None:
+            conn.execute("ROLLBACK")
+            raise KeyError(f"{sku} is not listed on {path}")
+        sold = min(units, row[0])
+        if sold > 0:
+            conn.execute("UPDATE listings SET quantity=quantity-?, version=version+1, updated_at=? "
+                         "WHERE sku=?", (sold, _now(), sku))
+            conn.execute("INSERT INTO sales(sku, units, at) VALUES (?,?,?)", (sku, sold, _now()))
+        conn.execute("COMMIT")
+        return sold
+    finally:
+        conn.close()
+
+
+class SandboxChannel(BaseChannel):
+    Config = SandboxConfig
+
+    def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
+        super().__init__(cfg, ctx)
+        assert isinstance(cfg, SandboxConfig)
+        self.cfg: SandboxConfig = cfg
+        self.file = ctx.path(cfg.path)
+        self.capabilities = Capabilities(
+            fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
+            read_page_size=1000,
+            max_write_batch=cfg.max_write_batch,
+            compare_and_set=True,
+            create=True,
+            idempotency_keys=True,
+        )
+        self._conn: sqlite3.Connection | None = None
+        self._sold_this_run = False
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                self.file.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = connect(self.file)
+            except sqlite3.DatabaseError as exc:
+                raise ChannelError(f"cannot open sandbox {self.file}: {exc}", channel=self.name,
+                                   kind=Kind.PERMANENT) from None
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- reading -----------------------------------------------------------------------------
+    def _simulate_sales(self) -> None:
+        if self._sold_this_run or not self.cfg.simulate_sales:
+            return
+        self._sold_this_run = True
+        rng = random.Random(self.cfg.seed)
+        skus = [r[0] for r in self.conn.execute(
+            "SELECT sku FROM listings WHERE quantity > 0 ORDER BY sku")]
+        for _ in range(self.cfg.simulate_sales):
+            if not skus:
+                break
+            sku = rng.choice(skus)
+            if sell(self.file, sku, 1) == 0:
+                skus.remove(sku)
+
+    def read(self, skus: Collection[str] | None = None,
+             since: datetime | None = None) -> Iterator[RemoteListing]:
+        self._simulate_sales()
+        wanted = set(skus) if skus is not None else None
+        last = ""
+        page = self.capabilities.read_page_size
+        while True:
+            rows = self.conn.execute(
+                "SELECT sku, quantity, price_minor, currency, title, description, version "
+                "FROM listings WHERE sku > ? ORDER BY sku LIMIT ?", (last, page)).fetchall()
+            self.ctx.counters[self.name] = self.ctx.counters.get(self.name, 0) + 1
+            for sku, qty, minor, cur, title, desc, version in rows:
+                if wanted is not None and sku not in wanted:
+                    continue
+                values: dict[str, Value] = {QUANTITY: qty, TITLE: title, DESCRIPTION: desc}
+                if minor is not None and cur:
+                    values[PRICE] = Money(minor, cur)
+                yield RemoteListing(sku, frozen(values), remote_id=sku, version=str(version))
+            if len(rows) < page:
+                return
+            last = rows[-1][0]
+
+    # -- writing -----------------------------------------------------------------------------
+    def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
+        if len(batch) > self.capabilities.max_write_batch:
+            raise ChannelError(f"batch of {len(batch)} exceeds the limit of "
+                               f"{self.capabilities.max_write_batch}", channel=self.name,
+                               status=413, kind=Kind.PERMANENT)
+        self.ctx.counters[self.name] = self.ctx.counters.get(self.name, 0) + 1
+        if self.cfg.write_delay_ms:
+            time.sleep(self.cfg.write_delay_ms / 1000)
+        results: list[WriteResult] = []
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for item in batch:
+                results.append(self._write_one(c, item))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return results
+
+    def _write_one(self, c: sqlite3.Connection, item: WriteItem) -> WriteResult:
+        seen = c.execute("SELECT payload FROM applied_writes WHERE key=?", (item.key,)).fetchone()
+        if seen is not None:
+            # An idempotent replay: answer as the first time, apply nothing.
+            c.execute("INSERT INTO replayed_writes(key, at) VALUES (?, ?)", (item.key, _now()))
+            return WriteResult.success(item.sku, _decode(json.loads(seen[0])))
+        row = c.execute("SELECT quantity FROM listings WHERE sku=?", (item.sku,)).fetchone()
+        if row is None and not item.create:
+            return WriteResult.failure(item.sku, "not listed on this sandbox", Kind.NOT_FOUND.value)
+        expected = item.expected.get(QUANTITY)
+        if row is not None and isinstance(expected, int) and row[0] != expected:
+            return WriteResult.failure(
+                item.sku, f"quantity is {row[0]}, expected {expected} (changed since it was read)",
+                Kind.CONFLICT.value)
+        values = dict(item.values)
+        now = _now()
+        if row is None:
+            c.execute("INSERT INTO listings(sku, updated_at) VALUES (?, ?)", (item.sku, now))
+        sets: list[str] = []
+        args: list[Any] = []
+        for key, value in values.items():
+            if key == QUANTITY and isinstance(value, int):
+                sets.append("quantity=?")
+                args.append(value)
+            elif key == PRICE and isinstance(value, Money):
+                sets += ["price_minor=?", "currency=?"]
+                args += [value.minor, value.currency]
+            elif key in (TITLE, DESCRIPTION) and isinstance(value, str):
+                sets.append(f"{key}=?")
+                args.append(value)
+            else:
+                return WriteResult.failure(item.sku, f"cannot write {key}={value!r}")
+        c.execute(f"UPDATE listings SET {', '.join(sets)}, version=version+1, updated_at=? "
+                  "WHERE sku=?", (*args, now, item.sku))
+        c.execute("INSERT INTO applied_writes(key, sku, payload, applied_at) VALUES (?,?,?,?)",
+                  (item.key, item.sku, json.dumps(_encode(values)), now))
+        return WriteResult.success(item.sku, values)
+
+    def applied(self, keys: Collection[str]) -> set[str]:
+        out: set[str] = set()
+        keys = list(keys)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            rows = self.conn.execute(
+                f"SELECT key FROM applied_writes WHERE key IN ({','.join('?' * len(chunk))})",
+                chunk).fetchall()
+            out.update(r[0] for r in rows)
+        return out
+
+    def check(self) -> str:
+        n = self.conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0]
+        return f"sandbox {self.file} ({n} listings)"
+
+
+def _encode(values: Mapping[str, Value]) -> dict[str, Any]:
+    return {k: (v.to_json() if isinstance(v, Money) else v) for k, v in values.items()}
+
+
+def _decode(values: Mapping[str, Any]) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for k, v in values.items():
+        out[k] = Money.parse(v["amount"], v["currency"]) if isinstance(v, dict) else v
+    return out
+
+
+_: type[Channel] = SandboxChannel  # type: ignore[type-abstract]

@@ -1,0 +1,434 @@
+"""One run: read channels concurrently, reconcile interrupted writes, plan, apply, verify, record.
+
+``plan`` never builds the write path: :meth:`Engine.observe` and :func:`diff.plan` are all it
+uses, so a dry run cannot write by accident. ``push`` applies exactly the plan it was given.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import channels as registry
+from .channels.base import BaseChannel, ChannelConfig, ChannelContext
+from .diff import ChannelInput, ChannelPlan, Plan, PlannedWrite
+from .diff import plan as make_plan
+from .errors import ChannelError, ConfigError, Exit, Kind, PlanRefused
+from .models import QUANTITY, RemoteListing, Value, WriteItem, WriteResult, field_kind, frozen
+from .state import JournalEntry, State
+
+MAX_ROUNDS = 3  # a conflicting write is re-read and re-planned at most this often in one run
+
+
+@dataclass
+class WriteOutcome:
+    channel: str
+    sku: str
+    field: str
+    old: Value | None
+    new: Value
+    status: str  # ok | failed | conflict | pending | unknown
+    error: str | None = None
+
+
+@dataclass
+class ChannelReport:
+    name: str
+    status: str = "ok"  # ok | partial | failed | skipped
+    error: str | None = None
+    outcomes: list[WriteOutcome] = field(default_factory=list)
+    reconciled: list[str] = field(default_factory=list)
+    calls: int = 0
+    drift: int = 0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+
+@dataclass
+class RunReport:
+    plan: Plan
+    channels: dict[str, ChannelReport]
+    run_id: int | None = None
+    applied: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if any(r.status == "failed" for r in self.channels.values()):
+            return int(Exit.CHANNEL_FAILED)
+        if any(r.status == "partial" for r in self.channels.values()):
+            return int(Exit.FAILED)
+        return int(Exit.OK)
+
+    def to_json(self) -> dict[str, Any]:
+        from .models import value_to_json
+
+        return {
+            "run_id": self.run_id,
+            "applied": self.applied,
+            "exit_code": self.exit_code,
+            "plan": self.plan.to_json(),
+            "channels": [
+                {
+                    "channel": r.name,
+                    "status": r.status,
+                    "error": r.error,
+                    "calls": r.calls,
+                    "applied": r.count("ok"),
+                    "failed": r.count("failed") + r.count("conflict") + r.count("unknown"),
+                    "pending": r.count("pending"),
+                    "reconciled": r.reconciled,
+                    "results": [
+                        {"sku": o.sku, "field": o.field, "old": value_to_json(o.old),
+                         "new": value_to_json(o.new), "status": o.status, "error": o.error}
+                        for o in r.outcomes
+                    ],
+                }
+                for r in self.channels.values()
+            ],
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class Observation:
+    """What one channel holds now, with the bases after reconciling interrupted writes."""
+
+    channel: BaseChannel
+    cfg: ChannelConfig
+    observed: dict[str, RemoteListing] | None
+    bases: dict[tuple[str, str], Value]
+    error: str | None = None
+    error_kind: str | None = None
+    resolutions: list[tuple[JournalEntry, bool, str, Value | None]] = field(default_factory=list)
+
+    def input(self) -> ChannelInput:
+        return ChannelInput(
+            name=self.cfg.name,
+            rules=self.cfg.rules(self.channel.capabilities),
+            capabilities=self.channel.capabilities,
+            observed=self.observed,
+            bases=frozen(self.bases),  # type: ignore[arg-type]
+            error=self.error,
+        )
+
+
+def reconcile(entries: Sequence[JournalEntry], observed: Mapping[str, RemoteListing],
+              applied_keys: set[str] | None) -> list[tuple[JournalEntry, bool, str, Value | None]]:
+    """Decide, for writes journalled but never settled, whether they took effect.
+
+    With the channel's idempotency record the answer is exact. Without it, the value the channel
+    holds now decides: the new value means applied, the old one means not. When sales since then
+    make both possible, the higher of the two becomes the base, so a unit is never offered twice
+    (at worst a sale is counted that did not happen, and the note says so).
+
+    Returns (entry, applied, note, new base).
+    """
+    out: list[tuple[JournalEntry, bool, str, Value | None]] = []
+    for e in entries:
+        remote = observed.get(e.sku)
+        now = remote.values.get(e.field) if remote is not None else None
+        if applied_keys is not None:
+            ok = e.key in applied_keys
+            note = "the channel's idempotency record says it was " + ("applied" if ok else "not applied")
+            out.append((e, ok, note, e.new if ok else e.old))
+            continue
+        if now == e.new:
+            out.append((e, True, "the channel holds the new value", e.new))
+        elif now == e.old:
+            out.append((e, False, "the channel holds the old value", e.old))
+        elif field_kind(e.field) == QUANTITY and isinstance(e.new, int) and isinstance(now, int):
+            old = e.old if isinstance(e.old, int) else 0
+            if now > e.new:
+                out.append((e, False, "the channel holds more than the new value", old))
+            elif now > old:
+                out.append((e, True, "the channel holds more than the old value", e.new))
+            else:
+                base = max(old, e.new)
+                out.append((e, False, f"outcome unknown (sales since); assumed base {base}", base))
+        else:
+            out.append((e, False, "outcome unknown; the value will be re-planned", e.old))
+    return out
+
+
+class Engine:
+    """Wires config, catalog, state and channels for one command."""
+
+    def __init__(self, config: Any, *, env: Mapping[str, str], log: Callable[[str], None],
+                 transport: Any = None, verbose: bool = False, sleep: Any = None) -> None:
+        self.config = config
+        self.env = env
+        self.log = log
+        self.counters: dict[str, int] = {}
+        self.ctx = ChannelContext(
+            env=dict(env),
+            config_dir=Path(config.path).parent,
+            state_dir=Path(config.state).parent,
+            transport=transport,
+            verbose=verbose,
+            log=log,
+            sleep=sleep,
+            counters=self.counters,
+        )
+
+    # -- channels ----------------------------------------------------------------------------
+    def open_channels(self, cfgs: Sequence[ChannelConfig]) -> dict[str, BaseChannel]:
+        out: dict[str, BaseChannel] = {}
+        for cfg in cfgs:
+            try:
+                cls = registry.load(cfg.type)
+            except KeyError:
+                raise ConfigError(f"unknown channel type {cfg.type!r}",
+                                  file=str(self.config.path), field=f"channels.{cfg.name}.type") from None
+            out[cfg.name] = cls.from_config(cfg, self.ctx)
+        return out
+
+    def observe(self, chans: Mapping[str, BaseChannel], cfgs: Mapping[str, ChannelConfig],
+                state: State | None, skus: Collection[str] | None) -> dict[str, Observation]:
+        """Read every channel concurrently and reconcile its interrupted writes (in memory)."""
+
+        def one(name: str) -> Observation:
+            ch = chans[name]
+            cfg = cfgs[name]
+            bases = state.bases(name) if state is not None else {}
+            try:
+                observed = {r.sku: r for r in ch.read(skus=skus)}
+                intents = state.open_intents(name) if state is not None else []
+                resolutions: list[tuple[JournalEntry, bool, str, Value | None]] = []
+                if intents:
+                    missing = {e.sku for e in intents} - set(observed)
+                    if missing and skus is not None:
+                        observed.update({r.sku: r for r in ch.read(skus=missing)})
+                    applied_keys = (ch.applied({e.key for e in intents})
+                                    if ch.capabilities.idempotency_keys else None)
+                    resolutions = reconcile(intents, observed, applied_keys)
+                    for e, _ok, _note, base in resolutions:
+                        if base is not None:
+                            bases[(e.sku, e.field)] = base
+                return Observation(ch, cfg, observed, bases, resolutions=resolutions)
+            except ChannelError as exc:
+                return Observation(ch, cfg, None, bases, error=str(exc), error_kind=exc.kind.value)
+
+        names = list(chans)
+        if len(names) <= 1:
+            return {n: one(n) for n in names}
+        with ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+            return dict(zip(names, pool.map(one, names)))
+
+    # -- apply -------------------------------------------------------------------------------
+    def apply_channel(self, state: State, run_id: int, ch: BaseChannel, cp: ChannelPlan,
+                      report: ChannelReport) -> list[str]:
+        """Apply one channel's writes in batches; returns the SKUs that hit a conflict."""
+        caps = ch.capabilities
+        writes = list(cp.writes)
+        size = len(writes) if caps.feed else caps.max_write_batch
+        conflicts: list[str] = []
+        for start in range(0, len(writes), max(size, 1)):
+            batch = writes[start:start + size]
+            items = [self._item(w) for w in batch]
+            state.journal_intents(run_id, [
+                (w.channel, w.sku, c.field, c.old, c.new, item.key)
+                for w, item in zip(batch, items) for c in w.changes
+            ])
+            try:
+                results = ch.write(items)
+            except ChannelError as exc:
+                report.error = str(exc)
+                if exc.kind in (Kind.RETRY, Kind.RATE_LIMITED):
+                    # Sent, maybe applied: leave the journal open for the next run to reconcile.
+                    for w in batch:
+                        report.outcomes += [WriteOutcome(w.channel, w.sku, c.field, c.old, c.new,
+                                                         "unknown", str(exc)) for c in w.changes]
+                else:
+                    state.settle(run_id, ch.name, [(it.key, "failed", str(exc), {}) for it in items])
+                    for w in batch:
+                        report.outcomes += [WriteOutcome(w.channel, w.sku, c.field, c.old, c.new,
+                                                         "failed", str(exc)) for c in w.changes]
+                if exc.kind in (Kind.AUTH, Kind.RETRY, Kind.RATE_LIMITED):
+                    report.status = "failed"
+                    return conflicts  # the channel is down: do not hammer it batch after batch
+                continue
+            by_sku = {r.sku: r for r in results}
+            settled: list[tuple[str, str, str | None, Mapping[str, Value]]] = []
+            for w, item in zip(batch, items):
+                res = by_sku.get(w.sku) or WriteResult.failure(w.sku, "the channel returned no result")
+                status, error, confirmed = self._verify(w, res)
+                if status == "conflict":
+                    conflicts.append(w.sku)
+                settled.append((item.key, status, error, confirmed))
+                for c in w.changes:
+                    st = status
+                    err = error
+                    if status == "ok" and confirmed.get(c.field) != c.new:
+                        st, err = "failed", f"the channel stored {confirmed.get(c.field)!r}"
+                    report.outcomes.append(WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, st, err))
+            state.settle(run_id, ch.name, settled)
+        return conflicts
+
+    @staticmethod
+    def _item(w: PlannedWrite) -> WriteItem:
+        return WriteItem(sku=w.sku, values=frozen(w.values), listing=w.listing,
+                         key=uuid.uuid4().hex, expected=w.expected, create=w.create, remote=w.remote)
+
+    @staticmethod
+    def _verify(w: PlannedWrite, res: WriteResult) -> tuple[str, str | None, Mapping[str, Value]]:
+        if res.pending:
+            return "pending", None, {}
+        if not res.ok:
+            if res.error_kind == Kind.CONFLICT.value:
+                return "conflict", res.error, {}
+            return "failed", res.error or "failed", {}
+        wrong = [k for k, v in w.values.items() if res.applied.get(k) != v]
+        if wrong:
+            # The channel confirmed other values than we sent: record what it holds, report it.
+            return "failed", "the channel stored " + ", ".join(
+                f"{k}={res.applied.get(k)!r}" for k in wrong), {k: v for k, v in res.applied.items()}
+        return "ok", None, res.applied
+
+    # -- one whole run ---------------------------------------------------------------------------
+    def run(self, command: str, *, names: Collection[str] | None = None,
+            skus: Collection[str] | None = None, apply: bool = False,
+            max_changes: int | None = None, yes: bool = False, retry_failed: bool = False,
+            show_plan: Callable[[Plan], None] | None = None) -> RunReport:
+        """Plan (and with ``apply``, push) the selected channels. The caller holds the lock."""
+        from .catalog import open_catalog, read_products
+        from .config import check_secrets
+
+        cfg_list = self.config.enabled_channels(names)
+        check_secrets(self.config, self.env, [c.name for c in cfg_list])
+        cfgs = {c.name: c for c in cfg_list}
+        db = open_catalog(Path(self.config.catalog))
+        state_path = Path(self.config.state)
+        state: State | None
+        if apply:
+            state = State(state_path)
+        else:
+            state = State(state_path, readonly=True) if state_path.exists() else None
+        wanted = set(skus) if skus is not None else None
+        if retry_failed:
+            failed = state.failed_skus() if state is not None else set()
+            wanted = failed if wanted is None else wanted & failed
+        products = list(read_products(db, sorted(wanted) if wanted is not None else None))
+        chans = self.open_channels(cfg_list)
+        reports = {n: ChannelReport(n) for n in chans}
+        run_id: int | None = None
+        try:
+            if apply:
+                assert state is not None
+                run_id = state.start_run(command)
+            obs = self.observe(chans, cfgs, state, wanted)
+            for name, o in obs.items():
+                if o.error is not None:
+                    reports[name].status, reports[name].error = "failed", o.error
+                for e, ok, note, base in o.resolutions:
+                    reports[name].reconciled.append(f"{e.sku} {e.field}: {note}")
+                    if apply and state is not None and run_id is not None:
+                        state.resolve_intent(e, ok, note, base, run_id)
+            plan = make_plan(products, [o.input() for o in obs.values()])
+            for cp in plan.channels:
+                reports[cp.channel].drift = _drift(cp, obs[cp.channel].bases)
+            if show_plan is not None:
+                show_plan(plan)
+            report = RunReport(plan, reports, run_id)
+            if not apply:
+                return report
+            assert state is not None and run_id is not None
+            try:
+                guard(plan, cfgs, max_changes=max_changes, yes=yes)
+            except PlanRefused:
+                state.finish_run(run_id, "refused", int(Exit.FAILED), {"changes": plan.change_count})
+                raise
+            report.applied = True
+            self._apply_rounds(state, run_id, chans, cfgs, plan, reports, db)
+            for name, r in reports.items():
+                cp = plan.channel(name)
+                state.record_channel_run(
+                    run_id, name, r.status, r.error, planned=len(cp.changes),
+                    applied=r.count("ok"), failed=r.count("failed") + r.count("conflict"),
+                    pending=r.count("pending") + r.count("unknown"),
+                    sales=sum(1 for s in plan.sales if s.channel == name), drift=r.drift,
+                    calls=self.counters.get(name, 0))
+                r.calls = self.counters.get(name, 0)
+            state.finish_run(run_id, "ok" if report.exit_code == 0 else "failed", report.exit_code,
+                             plan.to_json()["summary"])
+            return report
+        finally:
+            for ch in chans.values():
+                ch.close()
+            if state is not None:
+                state.close()
+
+    def _apply_rounds(self, state: State, run_id: int, chans: Mapping[str, BaseChannel],
+                      cfgs: Mapping[str, ChannelConfig], plan: Plan,
+                      reports: dict[str, ChannelReport], db: Any) -> None:
+        """Record the plan's sales, apply it; re-read and re-plan what hit a conflict."""
+        from .catalog import read_products
+
+        current = plan
+        for round_no in range(MAX_ROUNDS):
+            state.record_sales(run_id, Path(self.config.catalog), current.sales)
+            todo = [cp for cp in current.channels if cp.writes and reports[cp.channel].status != "failed"]
+
+            def one(cp: ChannelPlan) -> tuple[str, list[str]]:
+                return cp.channel, self.apply_channel(state, run_id, chans[cp.channel], cp,
+                                                      reports[cp.channel])
+
+            if len(todo) > 1:
+                with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
+                    results = list(pool.map(one, todo))
+            else:
+                results = [one(cp) for cp in todo]
+            conflicted = sorted({sku for _, skus in results for sku in skus})
+            for name, r in reports.items():
+                if r.status == "ok" and any(o.status in ("failed", "unknown", "conflict")
+                                            for o in r.outcomes):
+                    r.status = "partial"
+            if not conflicted:
+                return
+            self.log(f"{len(conflicted)} SKU(s) changed on a channel while this run wrote them; "
+                     "re-reading and re-planning them")
+            if round_no == MAX_ROUNDS - 1:
+                return
+            live = {n: c for n, c in chans.items() if reports[n].status != "failed"}
+            obs = self.observe(live, cfgs, state, conflicted)
+            products = list(read_products(db, conflicted))
+            current = make_plan(products, [o.input() for o in obs.values()])
+            for name, r in reports.items():
+                # the conflicts are re-planned: only the last word on each SKU counts
+                r.outcomes = [o for o in r.outcomes if o.status != "conflict"]
+
+
+def _drift(cp: ChannelPlan, bases: Mapping[tuple[str, str], Value]) -> int:
+    """Fields someone changed on the channel since omnisync last confirmed them (not sales)."""
+    n = 0
+    for w in cp.writes:
+        for c in w.changes:
+            base = bases.get((w.sku, c.field))
+            if base is None or c.old == base:
+                continue
+            if field_kind(c.field) == QUANTITY and isinstance(c.old, int) and isinstance(base, int) \
+                    and c.old < base:
+                continue  # a sale, not drift
+            n += 1
+    return n
+
+
+def guard(plan: Plan, cfgs: Mapping[str, ChannelConfig], *, max_changes: int | None, yes: bool) -> None:
+    """Refuse a plan too big for --max-changes, or one zeroing too many listings without --yes."""
+    if max_changes is not None and plan.change_count > max_changes:
+        raise PlanRefused(f"the plan has {plan.change_count} changes, more than --max-changes "
+                          f"{max_changes}; nothing was sent")
+    if yes:
+        return
+    for cp in plan.channels:
+        cfg = cfgs.get(cp.channel)
+        share = cfg.max_zero_share if cfg is not None else 0.5
+        if cp.zeroes >= 5 and cp.listed and cp.zeroes > share * cp.listed:
+            raise PlanRefused(
+                f"{cp.channel}: the plan sets {cp.zeroes} of {cp.listed} listings to 0 "
+                f"(more than max_zero_share {share:.0%}); check the catalog, then re-run with --yes")

@@ -1,0 +1,397 @@
+"""state.db: omnisync's own bookkeeping. Runs, the write journal, the base, the sales ledger, the lock.
+
+The journal is written *before* a write is sent (status ``intent``) and updated after (``ok``,
+``failed``, ``conflict``, ``pending``). A run killed between the two leaves ``intent`` rows; the next
+run reconciles them against what the channel holds (and the channel's idempotency record where it
+has one) before planning, so nothing is blindly re-sent and no sale is counted from our own write.
+
+state.db uses SQLite's rollback journal (not WAL): recording a sale must take units out of the
+seller's catalog.db and move the base in state.db in one transaction, and only the rollback journal
+makes a transaction across ATTACHed databases atomic.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from .errors import LockHeld, OmnisyncError
+from .models import Sale, Value, decode_value, encode_value
+
+migrations = Migrations("omnisync-state")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            command TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            exit_code INTEGER,
+            pid INTEGER,
+            summary TEXT
+        );
+        CREATE TABLE journal (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            channel TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            field TEXT NOT NULL,
+            old TEXT,
+            new TEXT NOT NULL,
+            key TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX journal_status ON journal(status, channel);
+        CREATE INDEX journal_sku ON journal(channel, sku);
+        CREATE INDEX journal_run ON journal(run_id);
+        CREATE TABLE base (
+            channel TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            field TEXT NOT NULL,
+            value TEXT NOT NULL,
+            run_id INTEGER,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (channel, sku, field)
+        );
+        CREATE TABLE sales (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            channel TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            field TEXT NOT NULL,
+            base INTEGER NOT NULL,
+            observed INTEGER NOT NULL,
+            units INTEGER NOT NULL,
+            allocation TEXT NOT NULL,
+            oversold INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX sales_sku ON sales(sku);
+        CREATE TABLE channel_runs (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            channel TEXT NOT NULL,
+            status TEXT NOT NULL,
+            error TEXT,
+            planned INTEGER NOT NULL DEFAULT 0,
+            applied INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            pending INTEGER NOT NULL DEFAULT 0,
+            sales INTEGER NOT NULL DEFAULT 0,
+            drift INTEGER NOT NULL DEFAULT 0,
+            calls INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, channel)
+        );
+        """
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    id: int
+    run_id: int
+    channel: str
+    sku: str
+    field: str
+    old: Value | None
+    new: Value
+    key: str
+    status: str
+    error: str | None
+    created_at: str
+    updated_at: str
+
+
+class Lock:
+    """An exclusive, non-blocking lock on ``<state>.lock`` (flock).
+
+    The kernel drops the lock when the holder dies, however it dies, so a lock left by a killed run
+    is never stale: the next run simply takes it (and says whose it was).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self.previous_pid: int | None = None
+
+    def acquire(self) -> "Lock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise LockHeld(f"another omnisync run (pid {holder or '?'}) holds {self.path}; "
+                           "this run did nothing") from None
+        old = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        self.previous_pid = int(old) if old.isdigit() and int(old) != os.getpid() else None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        os.fsync(fd)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "Lock":
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class State:
+    """omnisync's own database. Thread-safe: one connection behind a lock."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        if readonly and not path.exists():
+            raise OmnisyncError(f"{path}: no state yet (nothing has been pushed)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                    timeout=30)
+        self.conn.execute("PRAGMA journal_mode=DELETE")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self._mutex = threading.RLock()
+        if not readonly:
+            migrations.apply(sqlite_utils.Database(self.conn))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    # -- runs --------------------------------------------------------------------------------
+    def start_run(self, command: str) -> int:
+        with self.tx() as c:
+            cur = c.execute("INSERT INTO runs(command, started_at, pid) VALUES (?, ?, ?)",
+                            (command, _now(), os.getpid()))
+            return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, exit_code: int, summary: Mapping[str, Any]) -> None:
+        with self.tx() as c:
+            c.execute("UPDATE runs SET finished_at=?, status=?, exit_code=?, summary=? WHERE id=?",
+                      (_now(), status, exit_code, json.dumps(summary), run_id))
+
+    def record_channel_run(self, run_id: int, channel: str, status: str, error: str | None = None,
+                           **counts: int) -> None:
+        cols = ["planned", "applied", "failed", "pending", "sales", "drift", "calls"]
+        vals = [int(counts.get(k, 0)) for k in cols]
+        with self.tx() as c:
+            c.execute(
+                f"INSERT OR REPLACE INTO channel_runs(run_id, channel, status, error, {', '.join(cols)}) "
+                f"VALUES (?, ?, ?, ?, {', '.join('?' * len(cols))})",
+                (run_id, channel, status, error, *vals),
+            )
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._mutex:
+            cur = self.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+            return [dict(zip([d[0] for d in cur.description], row)) for row in cur.fetchall()]
+
+    def channel_status(self) -> list[dict[str, Any]]:
+        """Per channel: its latest run's record, with the run's times."""
+        with self._mutex:
+            cur = self.conn.execute(
+                """SELECT cr.*, r.started_at, r.finished_at, r.command FROM channel_runs cr
+                   JOIN runs r ON r.id = cr.run_id
+                   WHERE cr.run_id = (SELECT MAX(run_id) FROM channel_runs c2
+                                      WHERE c2.channel = cr.channel)
+                   ORDER BY cr.channel"""
+            )
+            return [dict(zip([d[0] for d in cur.description], row)) for row in cur.fetchall()]
+
+    # -- base --------------------------------------------------------------------------------
+    def bases(self, channel: str) -> dict[tuple[str, str], Value]:
+        with self._mutex:
+            rows = self.conn.execute("SELECT sku, field, value FROM base WHERE channel=?",
+                                     (channel,)).fetchall()
+        out: dict[tuple[str, str], Value] = {}
+        for sku, fld, value in rows:
+            decoded = decode_value(value)
+            if decoded is not None:
+                out[(sku, fld)] = decoded
+        return out
+
+    @staticmethod
+    def _set_base(c: sqlite3.Connection, channel: str, sku: str, fld: str, value: Value,
+                  run_id: int | None) -> None:
+        c.execute(
+            "INSERT INTO base(channel, sku, field, value, run_id, updated_at) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(channel, sku, field) DO UPDATE SET value=excluded.value, "
+            "run_id=excluded.run_id, updated_at=excluded.updated_at",
+            (channel, sku, fld, encode_value(value), run_id, _now()),
+        )
+
+    def set_bases(self, channel: str, values: Iterable[tuple[str, str, Value]], run_id: int | None) -> None:
+        with self.tx() as c:
+            for sku, fld, value in values:
+                self._set_base(c, channel, sku, fld, value, run_id)
+
+    # -- journal -----------------------------------------------------------------------------
+    def journal_intents(self, run_id: int, rows: Sequence[tuple[str, str, str, Value | None, Value, str]]) -> None:
+        """Journal writes before they are sent: (channel, sku, field, old, new, key)."""
+        now = _now()
+        with self.tx() as c:
+            c.executemany(
+                "INSERT INTO journal(run_id, channel, sku, field, old, new, key, status, created_at, "
+                "updated_at) VALUES (?,?,?,?,?,?,?, 'intent', ?, ?)",
+                [(run_id, ch, sku, f, encode_value(old), encode_value(new), key, now, now)
+                 for ch, sku, f, old, new, key in rows],
+            )
+
+    def settle(self, run_id: int, channel: str,
+               outcomes: Sequence[tuple[str, str, str | None, Mapping[str, Value]]]) -> None:
+        """Record outcomes: (key, status, error, confirmed values). ``ok`` rows move the base to
+        the confirmed values in the same transaction."""
+        now = _now()
+        with self.tx() as c:
+            for key, status, error, confirmed in outcomes:
+                c.execute("UPDATE journal SET status=?, error=?, updated_at=? WHERE key=? AND status IN ('intent','pending')",
+                          (status, error, now, key))
+                if status == "ok":
+                    rows = c.execute("SELECT sku, field FROM journal WHERE key=?", (key,)).fetchall()
+                    for sku, fld in rows:
+                        if fld in confirmed:
+                            self._set_base(c, channel, sku, fld, confirmed[fld], run_id)
+
+    def open_intents(self, channel: str | None = None) -> list[JournalEntry]:
+        """Writes journalled but never settled (a run was killed in between)."""
+        q = "SELECT * FROM journal WHERE status IN ('intent','pending')"
+        args: tuple[Any, ...] = ()
+        if channel is not None:
+            q += " AND channel=?"
+            args = (channel,)
+        return self._entries(q + " ORDER BY id", args)
+
+    def resolve_intent(self, entry: JournalEntry, applied: bool, note: str,
+                       base: Value | None, run_id: int) -> None:
+        """Settle an interrupted write after reconciling it with the channel."""
+        with self.tx() as c:
+            c.execute("UPDATE journal SET status=?, error=?, updated_at=? WHERE id=?",
+                      ("ok" if applied else "not-applied", note, _now(), entry.id))
+            if base is not None:
+                self._set_base(c, entry.channel, entry.sku, entry.field, base, run_id)
+
+    def _entries(self, query: str, args: tuple[Any, ...]) -> list[JournalEntry]:
+        with self._mutex:
+            cur = self.conn.execute(query, args)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        out = []
+        for row in rows:
+            d = dict(zip(names, row))
+            out.append(JournalEntry(
+                id=d["id"], run_id=d["run_id"], channel=d["channel"], sku=d["sku"],
+                field=d["field"], old=decode_value(d["old"]),
+                new=decode_value(d["new"]),  # type: ignore[arg-type]
+                key=d["key"], status=d["status"], error=d["error"],
+                created_at=d["created_at"], updated_at=d["updated_at"]))
+        return out
+
+    def history(self, *, channel: str | None = None, sku: str | None = None,
+                limit: int = 100) -> list[JournalEntry]:
+        q = "SELECT * FROM journal WHERE 1=1"
+        args: list[Any] = []
+        if channel:
+            q += " AND channel=?"
+            args.append(channel)
+        if sku:
+            q += " AND sku=?"
+            args.append(sku)
+        q += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return self._entries(q, tuple(args))
+
+    def failed_skus(self, channel: str | None = None) -> set[str]:
+        """SKUs whose latest journalled write failed (for ``push --retry-failed``)."""
+        q = ("SELECT sku, status FROM journal j WHERE id = (SELECT MAX(id) FROM journal j2 "
+             "WHERE j2.channel=j.channel AND j2.sku=j.sku)")
+        args: tuple[Any, ...] = ()
+        if channel:
+            q += " AND channel=?"
+            args = (channel,)
+        with self._mutex:
+            rows = self.conn.execute(q, args).fetchall()
+        return {sku for sku, status in rows if status in ("failed", "conflict")}
+
+    # -- sales -------------------------------------------------------------------------------
+    def record_sales(self, run_id: int, catalog_path: Path, sales: Sequence[Sale]) -> None:
+        """Take sold units out of the catalog and move the base, in ONE transaction.
+
+        The catalog update is relative (``quantity = quantity - sold``), so a seller's edit made
+        at the same moment is kept. The base moves to the observed quantity, so the same sale is
+        never counted twice however often the channel is planned.
+        """
+        if not sales:
+            return
+        with self._mutex:
+            self.conn.execute("ATTACH DATABASE ? AS catalog", (str(catalog_path),))
+            try:
+                with self.tx() as c:
+                    now = _now()
+                    for s in sales:
+                        c.execute(
+                            "INSERT INTO sales(run_id, channel, sku, field, base, observed, units, "
+                            "allocation, oversold, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                            (run_id, s.channel, s.sku, s.field, s.base, s.observed, s.units,
+                             json.dumps(dict(s.allocation)), s.oversold, now),
+                        )
+                        self._set_base(c, s.channel, s.sku, s.field, s.observed, run_id)
+                        for loc, units in s.allocation.items():
+                            c.execute(
+                                "UPDATE catalog.stock SET quantity = MAX(quantity - ?, 0) "
+                                "WHERE sku=? AND location=?",
+                                (units, s.sku, loc),
+                            )
+            finally:
+                self.conn.execute("DETACH DATABASE catalog")
+
+    def sales(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self._mutex:
+            cur = self.conn.execute("SELECT * FROM sales ORDER BY id DESC LIMIT ?", (limit,))
+            return [dict(zip([d[0] for d in cur.description], row)) for row in cur.fetchall()]
+
+    def integrity_ok(self) -> bool:
+        with self._mutex:
+            return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
