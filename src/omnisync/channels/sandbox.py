@@ -73,6 +73,8 @@ class SandboxConfig(ChannelConfig):
     simulate_sales: int = Field(default=0, ge=0, description="units sold at random before each read")
     seed: int | None = None
     write_delay_ms: int = Field(default=0, ge=0, le=60_000, description="latency per write batch")
+    max_title_length: int | None = Field(default=None, ge=1, description="reject longer titles, "
+                                         "as a marketplace would (per SKU)")
 
 
 def _now() -> str:
@@ -215,6 +217,11 @@ class SandboxChannel(BaseChannel):
                 item.sku, f"quantity is {row[0]}, expected {expected} (changed since it was read)",
                 Kind.CONFLICT.value)
         values = dict(item.values)
+        title = values.get(TITLE)
+        limit = self.cfg.max_title_length
+        if limit is not None and isinstance(title, str) and len(title) > limit:
+            return WriteResult.failure(item.sku, f"title is {len(title)} characters; this "
+                                       f"marketplace allows {limit}", Kind.PERMANENT.value)
         now = _now()
         if row is None:
             c.execute("INSERT INTO listings(sku, updated_at) VALUES (?, ?)", (item.sku, now))
