@@ -203,14 +203,33 @@ def _flags(quiet: bool, verbose: bool) -> None:
     G.verbose = G.verbose or verbose
 
 
-def _engine(config: Resolved) -> Any:
+def _engine(config: Resolved, progress: Any = None) -> Any:
     from .engine import Engine
 
     def log(message: str) -> None:
         if G.verbose:
             G.err.print(message, markup=False)
 
-    return Engine(config, env=os.environ, log=log, verbose=G.verbose)
+    return Engine(config, env=os.environ, log=log, verbose=G.verbose, progress=progress)
+
+
+@contextmanager
+def _progress_bars() -> Iterator[Any]:
+    """Progress bars on stderr, only on a terminal and never with -q."""
+    if G.quiet or not G.err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bars: dict[str, Any] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=G.err, transient=True) as progress:
+        def update(channel: str, done: int, total: int) -> None:
+            if channel not in bars:
+                bars[channel] = progress.add_task(f"writing {channel}", total=total)
+            progress.update(bars[channel], completed=done)
+
+        yield update
 
 
 def _show_plan(as_json: bool) -> Callable[[Any], None]:
@@ -275,19 +294,23 @@ def push(
         from .state import Lock
 
         config = load()
-        engine = _engine(config)
         if dry_run:
-            report = engine.run("push --dry-run", names=channel, skus=sku, apply=False,
-                                retry_failed=retry_failed, show_plan=_show_plan(as_json))
+            report = _engine(config).run("push --dry-run", names=channel, skus=sku, apply=False,
+                                         retry_failed=retry_failed, show_plan=_show_plan(as_json))
             if as_json:
                 _emit_json(report.to_json())
             raise typer.Exit(report.exit_code)
+        bars = _progress_bars()
+        engine = _engine(config, progress=bars.__enter__())
         with Lock(Path(str(config.state) + ".lock")) as lock:
             if lock.previous_pid:
                 G.info(f"took over the lock left by pid {lock.previous_pid} (no longer running)")
-            report = engine.run("push", names=channel, skus=sku, apply=True,
-                                max_changes=max_changes, yes=yes, retry_failed=retry_failed,
-                                show_plan=_show_plan(as_json))
+            try:
+                report = engine.run("push", names=channel, skus=sku, apply=True,
+                                    max_changes=max_changes, yes=yes, retry_failed=retry_failed,
+                                    show_plan=_show_plan(as_json))
+            finally:
+                bars.__exit__(None, None, None)
         for r in report.channels.values():
             r.calls = engine.counters.get(r.name, 0)
         if as_json:

@@ -160,8 +160,10 @@ class Engine:
     """Wires config, catalog, state and channels for one command."""
 
     def __init__(self, config: Any, *, env: Mapping[str, str], log: Callable[[str], None],
-                 transport: Any = None, verbose: bool = False, sleep: Any = None) -> None:
+                 transport: Any = None, verbose: bool = False, sleep: Any = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
         self.config = config
+        self.progress = progress  # (channel, writes done, writes planned), after every batch
         self.env = env
         self.log = log
         self.counters: dict[str, int] = {}
@@ -268,6 +270,8 @@ class Engine:
                         st, err = "failed", f"the channel stored {confirmed.get(c.field)!r}"
                     report.outcomes.append(WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, st, err))
             state.settle(run_id, ch.name, settled)
+            if self.progress is not None:
+                self.progress(ch.name, min(start + size, len(writes)), len(writes))
         return conflicts
 
     @staticmethod
