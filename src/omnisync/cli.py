@@ -300,17 +300,13 @@ def push(
             if as_json:
                 _emit_json(report.to_json())
             raise typer.Exit(report.exit_code)
-        bars = _progress_bars()
-        engine = _engine(config, progress=bars.__enter__())
-        with Lock(Path(str(config.state) + ".lock")) as lock:
+        with Lock(Path(str(config.state) + ".lock")) as lock, _progress_bars() as bars:
             if lock.previous_pid:
                 G.info(f"took over the lock left by pid {lock.previous_pid} (no longer running)")
-            try:
-                report = engine.run("push", names=channel, skus=sku, apply=True,
-                                    max_changes=max_changes, yes=yes, retry_failed=retry_failed,
-                                    show_plan=_show_plan(as_json))
-            finally:
-                bars.__exit__(None, None, None)
+            engine = _engine(config, progress=bars)
+            report = engine.run("push", names=channel, skus=sku, apply=True,
+                                max_changes=max_changes, yes=yes, retry_failed=retry_failed,
+                                show_plan=_show_plan(as_json))
         for r in report.channels.values():
             r.calls = engine.counters.get(r.name, 0)
         if as_json:
