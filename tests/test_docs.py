@@ -56,3 +56,11 @@ def test_every_command_in_readme_exists() -> None:
     help_text = CliRunner().invoke(app, ["--help"]).stdout
     for cmd in set(re.findall(r"^omnisync (\w+)", README, re.M)):
         assert cmd in help_text, cmd
+
+
+def test_readme_names_every_validate_rule_set() -> None:
+    from omnisync.validation_rules import RULE_SETS
+
+    section = README[README.index("## Use in CI"):README.index("## The catalog")]
+    for name in RULE_SETS:
+        assert name in section, name

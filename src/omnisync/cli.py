@@ -436,5 +436,40 @@ class Fmt(str, Enum):
     sarif = "sarif"
 
 
+@app.command()
+def validate(
+    channel: ChannelOpt = None,
+    sku: SkuOpt = None,
+    fmt: Annotated[Fmt, typer.Option("--format", help="text, json, github (workflow annotations) "
+                                     "or sarif (SARIF 2.1.0).")] = Fmt.text,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
+) -> None:
+    """Check the catalog against every channel's listing rules, offline (for CI before publish).
+
+    What is checked is what would be sent: the listing after each channel's price and content
+    rules. Exit 1 on any error (and on warnings with --strict), 0 otherwise, 2 on bad input.
+    """
+    with handled():
+        from . import channels as registry
+        from . import validate as v
+        from .catalog import open_catalog, read_products
+
+        config = load()
+        cfgs = config.enabled_channels(channel)
+        pairs = [(cfg, registry.load(cfg.type).capabilities_for(cfg)) for cfg in cfgs]
+        products = read_products(open_catalog(Path(config.catalog)), sku)
+        findings = v.validate(products, pairs, skus=sku)
+        if fmt is Fmt.json:
+            text = v.render_json(findings)
+        elif fmt is Fmt.github:
+            text = v.render_github(findings, file=str(config.catalog))
+        elif fmt is Fmt.sarif:
+            text = v.render_sarif(findings, catalog_path=str(config.catalog))
+        else:
+            text = v.render_text(findings)
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+        raise typer.Exit(v.exit_code(findings, strict))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -193,6 +193,12 @@ class BaseChannel:
     def from_config(cls, cfg: ChannelConfig, ctx: ChannelContext) -> "BaseChannel":
         return cls(cfg, ctx)
 
+    @classmethod
+    def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
+        """The capabilities a channel with this config has, without connecting or reading secrets
+        (``omnisync validate`` and the planner's offline views use it)."""
+        return cls.capabilities
+
     def poll(self, jobs: Sequence[str]) -> list[WriteResult]:
         return []
 

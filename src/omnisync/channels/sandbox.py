@@ -117,7 +117,14 @@ class SandboxChannel(BaseChannel):
         assert isinstance(cfg, SandboxConfig)
         self.cfg: SandboxConfig = cfg
         self.file = ctx.path(cfg.path)
-        self.capabilities = Capabilities(
+        self.capabilities = self.capabilities_for(cfg)
+        self._conn: sqlite3.Connection | None = None
+        self._sold_this_run = False
+
+    @classmethod
+    def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
+        assert isinstance(cfg, SandboxConfig)
+        return Capabilities(
             fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
             read_page_size=1000,
             max_write_batch=cfg.max_write_batch,
@@ -125,8 +132,6 @@ class SandboxChannel(BaseChannel):
             create=True,
             idempotency_keys=True,
         )
-        self._conn: sqlite3.Connection | None = None
-        self._sold_this_run = False
 
     @property
     def conn(self) -> sqlite3.Connection:
