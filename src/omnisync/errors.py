@@ -123,6 +123,20 @@ class TransientError(ChannelError):
     kind = Kind.RETRY
 
 
+class NetworkError(TransientError):
+    """No usable answer: a timeout, a refused or reset connection, a body cut off mid-way.
+
+    ``sent`` is False when the request never reached the server (the connection could not be
+    opened), so even a non-idempotent request may be sent again.
+    """
+
+    def __init__(self, message: str, *, sent: bool = True, channel: str | None = None,
+                 status: int | None = None, kind: Kind | None = None,
+                 retry_after: float | None = None) -> None:
+        self.sent = sent
+        super().__init__(message, channel=channel, status=status, kind=kind, retry_after=retry_after)
+
+
 class RateLimited(TransientError):
     kind = Kind.RATE_LIMITED
 

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, str] = {
     "sandbox": "omnisync.channels.sandbox:SandboxChannel",
     "feed": "omnisync.channels.feed:FeedChannel",
+    "woocommerce": "omnisync.channels.woocommerce:WooCommerceChannel",
+    "vendure": "omnisync.channels.vendure:VendureChannel",
+    "medusa": "omnisync.channels.medusa:MedusaChannel",
 }
 
 # Types that talk HTTP to a vendor (the contract suite and spec conformance run over these).

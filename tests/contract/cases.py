@@ -1,0 +1,82 @@
+"""One entry per HTTP channel type: how the contract suite builds its fake, config and secrets.
+
+Adding a channel: one :class:`ChannelCase` in :data:`CASES` (``test_registry_has_a_case_for_every_
+http_channel`` fails until it exists). Known gaps are data: test function name -> the reason the
+vendor cannot pass it; the test then runs as ``xfail(strict=True)``, so a fixed gap shows up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.base import FakeMarketplace
+from tests.fakes.woocommerce import WooCommerceFake
+from tests.spec_check import RecordedRequest, woocommerce_spec, woocommerce_violations
+
+# Canary secrets: values that must never appear in a log line, an error or any output.
+WOO_KEY = "ck_CANARYkey5f0e1d2c3b4a5968778695a4b3c2d1e0f"
+WOO_SECRET = "cs_CANARYsecret9b8c7d6e5f40312f1e0d9c8b7a6958"
+
+
+@dataclass(frozen=True)
+class ChannelCase:
+    type: str
+    make_fake: Callable[..., FakeMarketplace]  # (seed=, faults=, sales=) -> a fake holding the canaries
+    config: Callable[[str], dict[str, Any]]  # base_url -> the raw [channels.NAME] table
+    env: Mapping[str, str]  # environment with the canary secrets
+    base_url: str  # the URL the MockTransport answers for
+    secrets: tuple[str, ...]  # canary values never to be shown
+    currency: str = "USD"
+    variants: bool = False  # the fake seeds grouped products (variations) too
+    auth_variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name -> config overrides
+    wrong_secret_env: Mapping[str, str] = field(default_factory=dict)  # env with a wrong secret
+    spec: Callable[[], Any] | None = None  # loads the vendor spec (skips/fails without it)
+    violations: Callable[[Any, RecordedRequest], list[str]] | None = None
+    bad_requests: Callable[[str], list[tuple[RecordedRequest, str]]] = lambda base: []
+    known_gaps: Mapping[str, str] = field(default_factory=dict)
+
+
+def _woo_bad_requests(base: str) -> list[tuple[RecordedRequest, str]]:
+    auth = (("authorization", "Basic Y2tfeDpjc194"), ("content-type", "application/json"))
+    api = f"{base}/wp-json/wc/v3"
+    return [
+        (RecordedRequest("GET", f"{api}/products?per_page=many&page=1", auth, b""), "per_page"),
+        (RecordedRequest("GET", f"{api}/products?perpage=100", auth, b""), "perpage"),
+        (RecordedRequest("GET", f"{api}/inventory/levels", auth, b""), "no such path"),
+        (RecordedRequest("PUT", f"{api}/products/12", auth, b'{"stock_quantity": "12"}'), "integer"),
+        (RecordedRequest("POST", f"{api}/products/batch", auth,
+                         b'{"update": [{"id": 12, "regular_price": 19.99}]}'), "string"),
+        (RecordedRequest("POST", f"{api}/products/batch", auth,
+                         b'{"update": [{"id": 12, "stock_qty": 3}]}'), "stock_qty"),
+        (RecordedRequest("GET", f"{api}/products", (), b""), "Security"),
+    ]
+
+
+CASES: dict[str, ChannelCase] = {
+    "woocommerce": ChannelCase(
+        type="woocommerce",
+        make_fake=lambda **kw: WooCommerceFake(consumer_key=WOO_KEY, consumer_secret=WOO_SECRET, **kw),
+        config=lambda base_url: {"name": "woo", "type": "woocommerce", "base_url": base_url,
+                                 "consumer_key_env": "WOO_KEY", "consumer_secret_env": "WOO_SECRET"},
+        env={"WOO_KEY": WOO_KEY, "WOO_SECRET": WOO_SECRET},
+        base_url="https://woo.example.test",
+        secrets=(WOO_KEY, WOO_SECRET),
+        variants=True,
+        auth_variants={
+            "basic": {},
+            "query": {"auth": "query"},
+            "oauth1": {"auth": "oauth1", "base_url": "http://woo.example.test"},
+        },
+        wrong_secret_env={"WOO_SECRET": "cs_CANARYwrong00000000000000000000000000000"},
+        spec=woocommerce_spec,
+        violations=woocommerce_violations,
+        bad_requests=_woo_bad_requests,
+        known_gaps={
+            "test_401_refreshes_the_token_once":
+                "WooCommerce REST API keys never expire and have no refresh flow (storefronts.md "
+                "2.1): a 401 means the key was revoked or is wrong, which a client can only report",
+        },
+    ),
+}
