@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from conftest import CONFIG, Workspace
+from tests.workspace import CONFIG, Workspace
 
 from omnisync.channels.sandbox import sell
 from omnisync.state import Lock

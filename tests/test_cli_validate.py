@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import CONFIG, Workspace
+from tests.workspace import CONFIG, Workspace
 
 LONG = CONFIG.replace('path = "shop.db"', 'path = "shop.db"\nvalidate_as = ["ebay"]') + """
 [channels.shop.content]

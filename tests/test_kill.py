@@ -12,7 +12,7 @@ import sqlite3
 import time
 
 import pytest
-from conftest import CONFIG, Workspace
+from tests.workspace import CONFIG, Workspace
 
 from omnisync.channels.sandbox import sell
 

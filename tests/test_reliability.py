@@ -9,7 +9,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from conftest import CONFIG, Workspace
+from tests.workspace import CONFIG, Workspace
 
 SLOW = CONFIG.replace('path = "shop.db"', 'path = "shop.db"\nmax_write_batch = 1\nwrite_delay_ms = 50')
 
