@@ -18,8 +18,6 @@ REGISTRY: dict[str, str] = {
     "sandbox": "omnisync.channels.sandbox:SandboxChannel",
     "feed": "omnisync.channels.feed:FeedChannel",
     "woocommerce": "omnisync.channels.woocommerce:WooCommerceChannel",
-    "vendure": "omnisync.channels.vendure:VendureChannel",
-    "medusa": "omnisync.channels.medusa:MedusaChannel",
 }
 
 # Types that talk HTTP to a vendor (the contract suite and spec conformance run over these).
