@@ -307,8 +307,6 @@ def push(
             report = engine.run("push", names=channel, skus=sku, apply=True,
                                 max_changes=max_changes, yes=yes, retry_failed=retry_failed,
                                 show_plan=_show_plan(as_json))
-        for r in report.channels.values():
-            r.calls = engine.counters.get(r.name, 0)
         if as_json:
             _emit_json(report.to_json())
         elif not (G.quiet and report.exit_code == 0):

@@ -107,8 +107,6 @@ def run_demo(directory: Path | None, *, out: "Console", err: "Console") -> int:
         engine = Engine(config, env=os.environ, log=lambda m: None)
         with Lock(Path(str(config.state) + ".lock")):
             report = engine.run("push", apply=True, show_plan=lambda p: out.print(render_plan(p)))
-        for r in report.channels.values():
-            r.calls = engine.counters.get(r.name, 0)
         out.print("")
         out.print(render_report(report, verbose=True))
         return report.exit_code

@@ -44,6 +44,7 @@ class ChannelReport:
     reconciled: list[str] = field(default_factory=list)
     calls: int = 0
     drift: int = 0
+    api: dict[str, int] = field(default_factory=dict)  # calls, reads, writes, retries, throttled
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -79,6 +80,7 @@ class RunReport:
                     "status": r.status,
                     "error": r.error,
                     "calls": r.calls,
+                    "api_calls": r.api,
                     "applied": r.count("ok"),
                     "failed": r.count("failed") + r.count("conflict") + r.count("unknown"),
                     "pending": r.count("pending"),
@@ -302,6 +304,7 @@ class Engine:
         """Plan (and with ``apply``, push) the selected channels. The caller holds the lock."""
         from .catalog import open_catalog, read_products
         from .config import check_secrets
+        from .http import api_calls
 
         cfg_list = self.config.enabled_channels(names)
         check_secrets(self.config, self.env, [c.name for c in cfg_list])
@@ -358,6 +361,7 @@ class Engine:
                     sales=sum(1 for s in plan.sales if s.channel == name), drift=r.drift,
                     calls=self.counters.get(name, 0))
                 r.calls = self.counters.get(name, 0)
+                r.api = api_calls(self.counters, name)
             state.finish_run(run_id, "ok" if report.exit_code == 0 else "failed", report.exit_code,
                              plan.to_json()["summary"])
             return report

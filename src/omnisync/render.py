@@ -89,7 +89,12 @@ def render_report(report: RunReport, *, verbose: bool = False) -> str:
         if pending:
             line += f", {pending} pending"
         if verbose:
-            line += f" ({r.calls} API call(s))"
+            a = r.api or {"calls": r.calls}
+            line += f" ({a['calls']} API calls"
+            if a.get("reads") or a.get("writes"):
+                line += (f": {a.get('reads', 0)} reads, {a.get('writes', 0)} writes, "
+                         f"{a.get('retries', 0)} retries, {a.get('throttled', 0)} throttled")
+            line += ")"
         lines.append(line)
         if r.error:
             lines.append(f"  [red]{escape(r.error)}[/]")
