@@ -32,3 +32,28 @@ def make_workspace(tmp_path: Path) -> Callable[[str, str], Workspace]:
         return ws
 
     return make
+
+
+# -- no secret in any output, log or exception, across the whole test run --------------------------
+# Every canary and fake credential the suite uses. A hook reads what each test printed, logged and
+# raised (pytest's captured sections and failure reports) and fails the run if one appears.
+_SECRET_MARKERS = ("CANARY", "ck_fake0000", "cs_fake0000", "canary-token-", "canary-secret-",
+                   "ck_matrix_key", "cs_matrix_secret")
+_LEAKS: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    texts = [content for _, content in report.sections]
+    if report.longrepr is not None and report.failed:
+        texts.append(str(report.longrepr))
+    for text in texts:
+        for marker in _SECRET_MARKERS:
+            if marker in text:
+                _LEAKS.append(f"{report.nodeid} ({report.when}): output contains {marker}...")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _LEAKS:
+        print("\nSECRET LEAK: a canary or fake credential appeared in test output:\n  "
+              + "\n  ".join(sorted(set(_LEAKS))))
+        session.exitstatus = 1
