@@ -234,6 +234,26 @@ class Engine:
         conflicts: list[str] = []
         for start in range(0, len(writes), max(size, 1)):
             batch = writes[start:start + size]
+            if not caps.compare_and_set and not caps.feed:
+                try:
+                    moved = self._moved_since_read(ch, batch)
+                except ChannelError as exc:
+                    report.status, report.error = "failed", str(exc)
+                    for w in writes[start:]:
+                        report.outcomes += [WriteOutcome(w.channel, w.sku, c.field, c.old, c.new,
+                                                         "failed", f"not sent: {exc}") for c in w.changes]
+                    return conflicts
+                if moved:
+                    conflicts += sorted(moved)
+                    for w in batch:
+                        if w.sku in moved:
+                            report.outcomes += [WriteOutcome(
+                                w.channel, w.sku, c.field, c.old, c.new, "conflict",
+                                "the stock changed on the channel since it was read; not written, "
+                                "re-read and re-planned") for c in w.changes]
+                    batch = [w for w in batch if w.sku not in moved]
+                    if not batch:
+                        continue
             items = [self._item(w) for w in batch]
             state.journal_intents(run_id, [
                 (w.channel, w.sku, c.field, c.old, c.new, item.key)
@@ -275,6 +295,31 @@ class Engine:
             if self.progress is not None:
                 self.progress(ch.name, min(start + size, len(writes)), len(writes))
         return conflicts
+
+    @staticmethod
+    def _moved_since_read(ch: BaseChannel, batch: Sequence[PlannedWrite]) -> set[str]:
+        """A channel without compare-and-set: re-read the batch's stock just before writing it.
+
+        A SKU whose stock moved since the plan's read (a sale, a return) is not written blind: it
+        goes back to be re-read on every channel and re-planned, like a compare-and-set conflict.
+        One read call per batch of stock writes; what is left is the round trip between this read
+        and the write.
+        """
+        stock = {w.sku: w for w in batch
+                 if w.remote is not None and any(field_kind(c.field) == QUANTITY for c in w.changes)}
+        if not stock:
+            return set()
+        fresh = {r.sku: r for r in ch.read(skus=list(stock))}
+        moved = set()
+        for sku, w in stock.items():
+            now = fresh.get(sku)
+            assert w.remote is not None
+            for c in w.changes:
+                if field_kind(c.field) != QUANTITY:
+                    continue
+                if now is None or now.values.get(c.field) != w.remote.values.get(c.field):
+                    moved.add(sku)
+        return moved
 
     @staticmethod
     def _item(w: PlannedWrite) -> WriteItem:
@@ -351,7 +396,7 @@ class Engine:
                 state.finish_run(run_id, "refused", int(Exit.FAILED), {"changes": plan.change_count})
                 raise
             report.applied = True
-            self._apply_rounds(state, run_id, chans, cfgs, plan, reports, db)
+            self._apply_rounds(state, run_id, chans, cfgs, plan, obs, reports, db)
             for name, r in reports.items():
                 cp = plan.channel(name)
                 state.record_channel_run(
@@ -372,7 +417,7 @@ class Engine:
                 state.close()
 
     def _apply_rounds(self, state: State, run_id: int, chans: Mapping[str, BaseChannel],
-                      cfgs: Mapping[str, ChannelConfig], plan: Plan,
+                      cfgs: Mapping[str, ChannelConfig], plan: Plan, obs: Mapping[str, Observation],
                       reports: dict[str, ChannelReport], db: Any) -> None:
         """Record the plan's sales, apply it; re-read and re-plan what hit a conflict."""
         from .catalog import read_products
@@ -380,6 +425,8 @@ class Engine:
         current = plan
         for round_no in range(MAX_ROUNDS):
             state.record_sales(run_id, Path(self.config.catalog), current.sales)
+            for name, o in obs.items():
+                state.confirm_stock(run_id, name, _stock_readings(o))
             todo = [cp for cp in current.channels if cp.writes and reports[cp.channel].status != "failed"]
 
             def one(cp: ChannelPlan) -> tuple[str, list[str]]:
@@ -392,23 +439,38 @@ class Engine:
             else:
                 results = [one(cp) for cp in todo]
             conflicted = sorted({sku for _, skus in results for sku in skus})
-            for name, r in reports.items():
-                if r.status == "ok" and any(o.status in ("failed", "unknown", "conflict")
-                                            for o in r.outcomes):
-                    r.status = "partial"
-            if not conflicted:
-                return
+            if not conflicted or round_no == MAX_ROUNDS - 1:
+                break
             self.log(f"{len(conflicted)} SKU(s) changed on a channel while this run wrote them; "
                      "re-reading and re-planning them")
-            if round_no == MAX_ROUNDS - 1:
-                return
             live = {n: c for n, c in chans.items() if reports[n].status != "failed"}
             obs = self.observe(live, cfgs, state, conflicted)
+            for name, o in obs.items():
+                for e, ok, note, base in o.resolutions:
+                    if base is not None:
+                        state.resolve_intent(e, ok, note, base, run_id)
             products = list(read_products(db, conflicted))
             current = make_plan(products, [o.input() for o in obs.values()])
             for name, r in reports.items():
                 # the conflicts are re-planned: only the last word on each SKU counts
                 r.outcomes = [o for o in r.outcomes if o.status != "conflict"]
+        for r in reports.values():
+            if r.status == "ok" and any(o.status in ("failed", "unknown", "conflict")
+                                        for o in r.outcomes):
+                r.status = "partial"
+
+
+def _stock_readings(o: Observation) -> list[tuple[str, str, int]]:
+    """Every stock value a channel showed this run: each becomes the base omnisync confirmed
+    (sales below the old base were recorded first), so a unit sold after this read is seen as a
+    sale next time even on a listing omnisync never wrote."""
+    out: list[tuple[str, str, int]] = []
+    for sku, remote in (o.observed or {}).items():
+        for key, value in remote.values.items():
+            if field_kind(key) == QUANTITY and isinstance(value, int):
+                if o.bases.get((sku, key)) != value:
+                    out.append((sku, key, value))
+    return out
 
 
 def _drift(cp: ChannelPlan, bases: Mapping[tuple[str, str], Value]) -> int:

@@ -32,6 +32,8 @@ only by its own sleeps, so pacing and retry budgets are deterministic and nothin
 
 from __future__ import annotations
 
+import dataclasses
+
 import base64
 import hashlib
 import hmac
@@ -72,6 +74,7 @@ if TYPE_CHECKING:  # channels/base.py may import this module; only annotations n
 __all__ = [
     "ApiClient",
     "BasicAuth",
+    "BodyErrorParser",
     "HeaderAuth",
     "IDEMPOTENT_METHODS",
     "OAuth1Auth",
@@ -392,6 +395,9 @@ DEFAULT_RETRY = RetryPolicy()
 
 # -- error messages --------------------------------------------------------------------------------
 ErrorParser = Callable[[httpx.Response], "str | None"]
+# A vendor whose errors come in a successful answer (GraphQL: HTTP 200 with top-level ``errors``)
+# names them: ``(kind, message)``, or None for a real success. Its kind decides retries as a status would.
+BodyErrorParser = Callable[[httpx.Response], "tuple[Kind, str] | None"]
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -768,7 +774,8 @@ class ApiClient:
     def __init__(self, *, name: str, http: httpx.Client, redactor: Redactor, pacer: Pacer,
                  clock: _Clock, ctx: ChannelContext, retry: RetryPolicy,
                  error_overrides: Mapping[int, Kind] | None, rate_limit: RateLimitParser,
-                 error_message: ErrorParser, rng: random.Random) -> None:
+                 error_message: ErrorParser, rng: random.Random,
+                 body_errors: BodyErrorParser | None = None) -> None:
         self.name = name
         self.http = http
         self.redactor = redactor
@@ -780,6 +787,7 @@ class ApiClient:
         self._rate_limit = rate_limit
         self._error_message = error_message
         self._rng = rng
+        self._body_errors = body_errors
         self._lock = threading.Lock()
 
     # -- counting and logging (also fed by httpx event hooks) --
@@ -795,7 +803,8 @@ class ApiClient:
     def _on_request(self, request: httpx.Request) -> None:
         request.extensions["omnisync_t0"] = time.perf_counter()
         self._count(None)
-        self._count(_kind_of_count(request.method))
+        # a POST that only reads (a GraphQL query) is marked by the adapter: ``count_as="reads"``
+        self._count(request.extensions.get("omnisync_count") or _kind_of_count(request.method))
 
     def _on_response(self, response: httpx.Response) -> None:
         request = response.request
@@ -810,8 +819,10 @@ class ApiClient:
         return self.request("GET", path, params=params, headers=headers)
 
     def post(self, path: str, *, json: Any = None, params: Params = None,
-             headers: Mapping[str, str] | None = None, idempotent: bool = False) -> httpx.Response:
-        return self.request("POST", path, params=params, json=json, headers=headers, idempotent=idempotent)
+             headers: Mapping[str, str] | None = None, idempotent: bool = False,
+             count_as: Literal["reads", "writes"] | None = None) -> httpx.Response:
+        return self.request("POST", path, params=params, json=json, headers=headers, idempotent=idempotent,
+                            count_as=count_as)
 
     def put(self, path: str, *, json: Any = None, params: Params = None,
             headers: Mapping[str, str] | None = None) -> httpx.Response:
@@ -819,7 +830,10 @@ class ApiClient:
 
     def request(self, method: str, path: str, *, params: Params = None, json: Any = None,
                 content: bytes | None = None, headers: Mapping[str, str] | None = None,
-                idempotent: bool | None = None) -> httpx.Response:
+                idempotent: bool | None = None,
+                count_as: Literal["reads", "writes"] | None = None) -> httpx.Response:
+        """``count_as`` files the request under ``reads`` or ``writes`` in the counters (default: by
+        method; a GraphQL query is a POST that reads)."""
         method = method.upper()
         safe_again = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         hdrs = dict(headers or {})
@@ -875,15 +889,16 @@ class ApiClient:
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(retryable), stop=stop, wait=wait,
             sleep=self._clock.sleep, before_sleep=before_sleep, retry_error_callback=gave_up)
-        result: httpx.Response = retrying(self._attempt, method, path, params, body, hdrs)
+        result: httpx.Response = retrying(self._attempt, method, path, params, body, hdrs, count_as)
         return result
 
     def _attempt(self, method: str, path: str, params: Params, body: bytes | None,
-                 headers: Mapping[str, str]) -> httpx.Response:
+                 headers: Mapping[str, str], count_as: str | None = None) -> httpx.Response:
         self.pacer.acquire()
         try:
             request = self.http.build_request(method, path, params=cast(Any, params), content=body,
-                                              headers=headers)
+                                              headers=headers,
+                                              extensions={"omnisync_count": count_as} if count_as else None)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, TypeError) as exc:
             raise PermanentError(self.redactor(f"{method} {path}: cannot build the request: {exc}"),
                                  channel=self.name) from None
@@ -914,7 +929,19 @@ class ApiClient:
                 "set base_url to the address the API answers on", channel=self.name, status=status)
         kind = classify_status(status, self.error_overrides)
         if kind is None:
-            return response
+            found = None
+            if self._body_errors is not None:
+                try:
+                    found = self._body_errors(response)
+                except Exception:  # a vendor parser must never turn an answer into a traceback
+                    found = None
+            if found is None:
+                return response
+            kind, text = found
+            if kind is Kind.RATE_LIMITED:
+                self._count("throttled")
+            raise error_for(kind, _shorten(self.redactor(f"{shown}: {text}")), channel=self.name,
+                            status=status, retry_after=info.retry_after)
         vendor = None
         try:
             vendor = self._error_message(response)
@@ -936,6 +963,11 @@ class ApiClient:
     def get_json(self, path: str, *, params: Params = None) -> tuple[Any, httpx.Response]:
         response = self.get(path, params=params)
         return self.json(response), response
+
+    def wait(self, seconds: float) -> None:
+        """Pause ``seconds`` on this client's clock (the injected sleep and virtual time in tests):
+        for adapters polling an asynchronous job between status requests (Ecwid batch tickets)."""
+        self._clock.sleep(seconds)
 
     def close(self) -> None:
         self.http.close()
@@ -982,6 +1014,7 @@ def make_client(
     error_overrides: Mapping[int, Kind] | None = None,
     rate_limit_headers: RateLimitParser = retry_after_header,
     error_message: ErrorParser = default_error_message,
+    body_errors: BodyErrorParser | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
     headers: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
@@ -1000,6 +1033,8 @@ def make_client(
     :param error_overrides: status -> kind entries that differ from :data:`errors.STATUS_TABLE`.
     :param rate_limit_headers: reads the vendor's quota headers (and body, for GraphQL costs).
     :param error_message: extracts the vendor's message from an error response.
+    :param body_errors: finds errors a vendor reports inside a successful answer (GraphQL's HTTP 200
+        with ``errors``, e.g. Shopify's ``THROTTLED``): ``(kind, message)`` is raised like a status.
     :param secrets: extra secret values to redact (every ``*_env`` secret of ``cfg`` and every
         secret the auth flow holds are added automatically).
     :param monotonic: a monotonic clock for pacing and retry budgets (default: real time, or
@@ -1022,6 +1057,9 @@ def make_client(
     if isinstance(auth, OmnisyncAuth):
         auth.attach(redactor)
 
+    if retry is DEFAULT_RETRY:
+        retry = dataclasses.replace(retry, max_attempts=cfg.retry_attempts,
+                                    max_elapsed=cfg.retry_max_seconds)
     clock = _Clock(ctx.sleep, monotonic)
     pacer = Pacer(capabilities.rate_limit_per_second, burst=burst, clock=clock.now, sleep=clock.sleep,
                   max_pause=retry.retry_after_cap)
@@ -1046,6 +1084,6 @@ def make_client(
     )
     client = ApiClient(name=cfg.name, http=http, redactor=redactor, pacer=pacer, clock=clock, ctx=ctx,
                        retry=retry, error_overrides=error_overrides, rate_limit=rate_limit_headers,
-                       error_message=error_message, rng=rng or random.Random())
+                       error_message=error_message, rng=rng or random.Random(), body_errors=body_errors)
     holder["client"] = client
     return client

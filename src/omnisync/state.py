@@ -268,6 +268,14 @@ class State:
             for sku, fld, value in values:
                 self._set_base(c, channel, sku, fld, value, run_id)
 
+    def confirm_stock(self, run_id: int, channel: str, readings: Sequence[tuple[str, str, int]]) -> None:
+        """Stock values read from the channel (after its sales were recorded) become the base."""
+        if not readings:
+            return
+        with self.tx() as c:
+            for sku, fld, value in readings:
+                self._set_base(c, channel, sku, fld, value, run_id)
+
     # -- journal -----------------------------------------------------------------------------
     def journal_intents(self, run_id: int, rows: Sequence[tuple[str, str, str, Value | None, Value, str]]) -> None:
         """Journal writes before they are sent: (channel, sku, field, old, new, key)."""

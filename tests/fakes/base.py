@@ -247,6 +247,11 @@ class Sales:
 
     rate: float = 0.0
     max_units: int = 1
+    # Also after reads filtered by SKU. Off by default: buyers then order between a full listing
+    # read and the writes that follow it (the window compare-and-set, or a pre-write read of the
+    # batch, closes), but not inside the single round trip between a pre-write read and its write,
+    # which no client of an API without compare-and-set can close.
+    on_lookups: bool = False
 
 
 @dataclass
@@ -357,9 +362,10 @@ class FakeMarketplace:
                             "description": s.description}
         return out
 
-    def list_items_hook(self, skus: Iterable[str]) -> None:
-        """Call after serving a listing page: simulated sales happen here."""
-        if self.sales.rate <= 0:
+    def list_items_hook(self, skus: Iterable[str], *, lookup: bool = False) -> None:
+        """Call after serving a listing page (``lookup``: a read filtered by SKU): simulated sales
+        happen here."""
+        if self.sales.rate <= 0 or (lookup and not self.sales.on_lookups):
             return
         for sku in list(skus):
             if self.rng.random() < self.sales.rate:

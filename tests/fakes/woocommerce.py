@@ -362,7 +362,7 @@ class WooCommerceFake(FakeMarketplace):
             links.append(f'<{base}?page={page + 1}&per_page={per_page}>; rel="next"')
         if links:
             headers["Link"] = ", ".join(links)
-        self.list_items_hook(i.sku for i in chunk if i.sku)
+        self.list_items_hook((i.sku for i in chunk if i.sku), lookup="sku" in p)
         return FakeResponse(200, body, headers)
 
     # -- handlers --

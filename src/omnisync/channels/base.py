@@ -63,6 +63,8 @@ class ChannelConfig(BaseModel):
     content: ContentRules = ContentRules()
     max_zero_share: float = Field(default=0.5, ge=0, le=1)  # guard: --yes needed above this
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    retry_attempts: int = Field(default=6, ge=1, le=20)  # tries per request, the first included
+    retry_max_seconds: float = Field(default=180.0, gt=0, le=3600)  # retry budget per request
     # extra vendors' listing rules to check this channel against in `omnisync validate`
     # (e.g. a sandbox channel rehearsing an eBay listing); the channel's own type always applies
     validate_as: list[str] = []
