@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.base import FakeMarketplace
+from tests.fakes.bigcommerce import BigCommerceFake, bigcommerce_bad_requests, bigcommerce_spec, bigcommerce_violations
+from tests.fakes.ecwid import EcwidFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.spec_check import RecordedRequest, woocommerce_spec, woocommerce_violations
 
 # Canary secrets: values that must never appear in a log line, an error or any output.
 WOO_KEY = "ck_CANARYkey5f0e1d2c3b4a5968778695a4b3c2d1e0f"
 WOO_SECRET = "cs_CANARYsecret9b8c7d6e5f40312f1e0d9c8b7a6958"
+BC_TOKEN = "bcCANARYtoken7f3e9a1c5b2d4086e1f3a5c7b9d0e2f4"
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,52 @@ CASES: dict[str, ChannelCase] = {
             "test_401_refreshes_the_token_once":
                 "WooCommerce REST API keys never expire and have no refresh flow (storefronts.md "
                 "2.1): a 401 means the key was revoked or is wrong, which a client can only report",
+        },
+    ),
+    "bigcommerce": ChannelCase(
+        type="bigcommerce",
+        make_fake=lambda **kw: BigCommerceFake(access_token=BC_TOKEN, **kw),
+        config=lambda base_url: {"name": "bc", "type": "bigcommerce", "base_url": base_url,
+                                 "store_hash": "fakestore", "access_token_env": "BC_TOKEN", "currency": "USD"},
+        env={"BC_TOKEN": BC_TOKEN},
+        base_url="https://bc.example.test",
+        secrets=(BC_TOKEN, BC_TOKEN),  # one secret (X-Auth-Token); the suite expects a pair
+        variants=True,
+        auth_variants={"x-auth-token": {}},
+        wrong_secret_env={"BC_TOKEN": "bcCANARYwrong0000000000000000000000000000"},
+        spec=bigcommerce_spec,
+        violations=bigcommerce_violations,
+        bad_requests=bigcommerce_bad_requests,
+        known_gaps={
+            "test_401_refreshes_the_token_once":
+                "BigCommerce store API account tokens do not expire and have no refresh flow "
+                "(storefronts.md 3.1): a 401 means the account was deleted or the token is wrong",
+        },
+    ),
+    "ecwid": ChannelCase(
+        type="ecwid",
+        make_fake=lambda **kw: EcwidFake(token="secret_CANARYecwid7d3f9a1b5c2e8d4f6a0b9c7e5d3f1a", store_id=4870020,
+                                         **kw),
+        config=lambda base_url: {"name": "ecwid", "type": "ecwid", "base_url": base_url, "store_id": 4870020,
+                                 "token_env": "ECWID_TOKEN"},
+        env={"ECWID_TOKEN": "secret_CANARYecwid7d3f9a1b5c2e8d4f6a0b9c7e5d3f1a"},
+        base_url="https://ecwid.example.test",
+        # one secret only; the wrong token stands in as the second canary the suite expects
+        secrets=("secret_CANARYecwid7d3f9a1b5c2e8d4f6a0b9c7e5d3f1a", "secret_CANARYwrong00000000000000000000000000"),
+        variants=True,
+        auth_variants={"bearer": {}, "query": {"auth": "query"}},
+        wrong_secret_env={"ECWID_TOKEN": "secret_CANARYwrong00000000000000000000000000"},
+        known_gaps={
+            "test_401_refreshes_the_token_once":
+                "Ecwid access tokens do not expire and have no refresh flow (storefronts.md 4.1; "
+                "docs.ecwid.com/develop-apps/app-settings): a 401 means the token is wrong or revoked",
+            "test_every_recorded_request_conforms":
+                "Ecwid publishes no OpenAPI or JSON spec (storefronts.md 5: Ecwid/ecwid-api-docs is "
+                "Markdown only); tests/fakes/ecwid.py follows the documented shapes and notes any "
+                "undocumented parameter, body key or endpoint, which tests/test_ecwid.py asserts never happens",
+            "test_a_wrong_request_is_caught":
+                "no Ecwid spec to catch a wrong request with (storefronts.md 5); the fake's "
+                "documented-shape check is tested in tests/test_ecwid.py",
         },
     ),
 }

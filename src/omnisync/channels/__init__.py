@@ -18,6 +18,7 @@ REGISTRY: dict[str, str] = {
     "sandbox": "omnisync.channels.sandbox:SandboxChannel",
     "feed": "omnisync.channels.feed:FeedChannel",
     "woocommerce": "omnisync.channels.woocommerce:WooCommerceChannel",
+    "bigcommerce": "omnisync.channels.bigcommerce:BigCommerceChannel",
 }
 
 # Types that talk HTTP to a vendor (the contract suite and spec conformance run over these).
