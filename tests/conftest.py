@@ -38,7 +38,7 @@ def make_workspace(tmp_path: Path) -> Callable[[str, str], Workspace]:
 # Every canary and fake credential the suite uses. A hook reads what each test printed, logged and
 # raised (pytest's captured sections and failure reports) and fails the run if one appears.
 _SECRET_MARKERS = ("CANARY", "ck_fake0000", "cs_fake0000", "canary-token-", "canary-secret-",
-                   "ck_matrix_key", "cs_matrix_secret")
+                   "ck_matrix_key", "cs_matrix_secret", "secret_fake0000")
 _LEAKS: list[str] = []
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.fakes.base import FakeMarketplace
 from tests.fakes.bigcommerce import BigCommerceFake, bigcommerce_bad_requests, bigcommerce_spec, bigcommerce_violations
+from tests.fakes.ecwid import EcwidFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.spec_check import RecordedRequest, woocommerce_spec, woocommerce_violations
 
@@ -99,6 +100,32 @@ CASES: dict[str, ChannelCase] = {
             "test_401_refreshes_the_token_once":
                 "BigCommerce store API account tokens do not expire and have no refresh flow "
                 "(storefronts.md 3.1): a 401 means the account was deleted or the token is wrong",
+        },
+    ),
+    "ecwid": ChannelCase(
+        type="ecwid",
+        make_fake=lambda **kw: EcwidFake(token="secret_CANARYecwid7d3f9a1b5c2e8d4f6a0b9c7e5d3f1a", store_id=4870020,
+                                         **kw),
+        config=lambda base_url: {"name": "ecwid", "type": "ecwid", "base_url": base_url, "store_id": 4870020,
+                                 "token_env": "ECWID_TOKEN"},
+        env={"ECWID_TOKEN": "secret_CANARYecwid7d3f9a1b5c2e8d4f6a0b9c7e5d3f1a"},
+        base_url="https://ecwid.example.test",
+        # one secret only; the wrong token stands in as the second canary the suite expects
+        secrets=("secret_CANARYecwid7d3f9a1b5c2e8d4f6a0b9c7e5d3f1a", "secret_CANARYwrong00000000000000000000000000"),
+        variants=True,
+        auth_variants={"bearer": {}, "query": {"auth": "query"}},
+        wrong_secret_env={"ECWID_TOKEN": "secret_CANARYwrong00000000000000000000000000"},
+        known_gaps={
+            "test_401_refreshes_the_token_once":
+                "Ecwid access tokens do not expire and have no refresh flow (storefronts.md 4.1; "
+                "docs.ecwid.com/develop-apps/app-settings): a 401 means the token is wrong or revoked",
+            "test_every_recorded_request_conforms":
+                "Ecwid publishes no OpenAPI or JSON spec (storefronts.md 5: Ecwid/ecwid-api-docs is "
+                "Markdown only); tests/fakes/ecwid.py follows the documented shapes and notes any "
+                "undocumented parameter, body key or endpoint, which tests/test_ecwid.py asserts never happens",
+            "test_a_wrong_request_is_caught":
+                "no Ecwid spec to catch a wrong request with (storefronts.md 5); the fake's "
+                "documented-shape check is tested in tests/test_ecwid.py",
         },
     ),
 }

@@ -36,6 +36,7 @@ from .base import FakeMarketplace, FakeRequest, FakeResponse, Faults, Hang, Rese
 FAKES: dict[str, str] = {
     "woocommerce": "tests.fakes.woocommerce:WooCommerceFake",
     "bigcommerce": "tests.fakes.bigcommerce:BigCommerceFake",
+    "ecwid": "tests.fakes.ecwid:EcwidFake",
 }
 
 

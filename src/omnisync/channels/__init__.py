@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "feed": "omnisync.channels.feed:FeedChannel",
     "woocommerce": "omnisync.channels.woocommerce:WooCommerceChannel",
     "bigcommerce": "omnisync.channels.bigcommerce:BigCommerceChannel",
+    "ecwid": "omnisync.channels.ecwid:EcwidChannel",
 }
 
 # Types that talk HTTP to a vendor (the contract suite and spec conformance run over these).
