@@ -37,6 +37,7 @@ FAKES: dict[str, str] = {
     "woocommerce": "tests.fakes.woocommerce:WooCommerceFake",
     "bigcommerce": "tests.fakes.bigcommerce:BigCommerceFake",
     "ecwid": "tests.fakes.ecwid:EcwidFake",
+    "shopify": "tests.fakes.shopify:ShopifyFake",
 }
 
 

@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "woocommerce": "omnisync.channels.woocommerce:WooCommerceChannel",
     "bigcommerce": "omnisync.channels.bigcommerce:BigCommerceChannel",
     "ecwid": "omnisync.channels.ecwid:EcwidChannel",
+    "shopify": "omnisync.channels.shopify:ShopifyChannel",
 }
 
 # Types that talk HTTP to a vendor (the contract suite and spec conformance run over these).
