@@ -42,6 +42,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
@@ -992,8 +993,70 @@ def _build(products: Sequence[tuple[Any, ...]], stock: Sequence[tuple[Any, ...]]
     over_by: dict[str, list[tuple[Any, ...]]] = {}
     for row in overrides:
         over_by.setdefault(row[0], []).append(row)
+    prices: dict[tuple[int, str], Money] = {}
     for row in products:
-        yield _product(row, stock_by.get(row[0], {}), over_by.get(row[0], []), name)
+        sku = row[0]
+        ovs = over_by.get(sku)
+        product = None if ovs else _plain_product(row, stock_by.get(sku), prices)
+        yield product if product is not None else _product(row, stock_by.get(sku, {}), ovs or [], name)
+
+
+_NO_STOCK: Mapping[str, int] = frozen()
+_NO_OVERRIDES: Mapping[str, Override] = frozen()
+_OPTIONAL_TEXT = (str, type(None))
+
+
+def _plain_product(row: tuple[Any, ...], stock: dict[str, int] | None,
+                   prices: dict[tuple[int, str], Money]) -> Product | None:
+    """The common row (no overrides, every value of its expected type) built without the checks'
+    overhead; None when anything needs :func:`_product`'s checks (which name the problem)."""
+    (sku, group_key, title, description, price_minor, currency, gtin, brand, mpn, condition,
+     images, link) = row
+    if (type(price_minor) is not int or not 0 <= price_minor <= MAX_MINOR
+            or type(title) is not str or not title or type(description) is not str
+            or type(currency) is not str or currency not in CURRENCIES
+            or type(group_key) not in _OPTIONAL_TEXT or type(gtin) not in _OPTIONAL_TEXT
+            or type(brand) not in _OPTIONAL_TEXT or type(mpn) not in _OPTIONAL_TEXT
+            or type(link) not in _OPTIONAL_TEXT):
+        return None
+    if condition is None or condition == "":
+        condition = "new"
+    elif condition not in CONDITIONS:
+        return None
+    if images is None or images == "" or images == "[]":
+        urls: tuple[str, ...] = ()
+    elif (type(images) is str and images.startswith('["') and images.endswith('"]')
+          and "\\" not in images and images.count('"') == 2):
+        urls = (images[2:-2],)  # one URL, nothing escaped: what JSON would give
+    elif type(images) is str and images.startswith("["):
+        try:
+            parsed = json.loads(images)
+        except ValueError:
+            return None
+        if type(parsed) is not list or not all(type(u) is str for u in parsed):
+            return None
+        urls = tuple(parsed)
+    else:
+        return None
+    key = (price_minor, currency)
+    price = prices.get(key)
+    if price is None:
+        price = prices[key] = Money(price_minor, currency)
+    return Product(
+        sku=sku,
+        title=title,
+        price=price,
+        description=description,
+        group_key=group_key or None,
+        stock=MappingProxyType(stock) if stock else _NO_STOCK,  # _build made it for this row
+        gtin=gtin or None,
+        brand=brand or None,
+        mpn=mpn or None,
+        condition=condition,
+        images=urls,
+        link=link or None,
+        overrides=_NO_OVERRIDES,
+    )
 
 
 def _product(row: tuple[Any, ...], stock: Mapping[str, int],

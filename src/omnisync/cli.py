@@ -343,7 +343,8 @@ def status(as_json: JsonOpt = False) -> None:
             _emit_json([{"channel": n, "last_run": by.get(n, {}).get("finished_at"),
                          "result": by.get(n, {}).get("status"), "applied": by.get(n, {}).get("applied"),
                          "failed": by.get(n, {}).get("failed"), "pending": pending.get(n, 0),
-                         "drift": by.get(n, {}).get("drift")} for n in names])
+                         "drift": by.get(n, {}).get("drift"), "read": by.get(n, {}).get("read_mode")}
+                        for n in names])
         else:
             G.out.print(render_status(rows, pending, names))
 

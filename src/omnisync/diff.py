@@ -13,13 +13,15 @@ catalog (after rules) wins.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Union
 
 from .channels.base import Capabilities
 from .models import (
+    FIELD_KINDS,
     QUANTITY,
     Change,
     Listing,
@@ -27,12 +29,210 @@ from .models import (
     RemoteListing,
     Sale,
     Value,
+    encode_value,
     field_kind,
     frozen,
 )
-from .rules import ChannelRules, desired
+from .rules import ChannelRules, Desired
 
 BaseKey = tuple[str, str]  # (sku, field key)
+
+# The stock values of one listing, kept small: the quantity itself for the usual single-pool
+# listing, else ((field key, quantity), ...) sorted by key (() when it reports no stock).
+StockValues = Union[int, tuple[tuple[str, int], ...]]
+
+_PLAIN_KEYS = frozenset(FIELD_KINDS)
+
+
+def fingerprint(values: Mapping[str, Value]) -> int:
+    """A stable 64-bit fingerprint of field values (the same in every process and version)."""
+    text = "\x1f".join(f"{k}\x1e{encode_value(values[k])}" for k in sorted(values))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def stock_values(values: Mapping[str, Value]) -> StockValues:
+    """The stock values among a listing's field values, in the compact form."""
+    if values.keys() <= _PLAIN_KEYS:
+        q = values.get(QUANTITY)
+        if type(q) is int:
+            return q
+        return ()
+    return tuple(sorted((k, v) for k, v in values.items()
+                        if type(v) is int and field_kind(k) == QUANTITY))
+
+
+def stock_items(st: StockValues) -> tuple[tuple[str, int], ...]:
+    """``((key, quantity), ...)`` of a compact stock value."""
+    return ((QUANTITY, st),) if type(st) is int else st  # type: ignore[return-value]
+
+
+def stock_get(st: StockValues | None, key: str) -> int | None:
+    if st is None:
+        return None
+    if type(st) is int:
+        return st if key == QUANTITY else None
+    for k, v in st:  # type: ignore[union-attr]
+        if k == key:
+            return v
+    return None
+
+
+class Bases(Mapping[BaseKey, Value]):
+    """What omnisync last confirmed on one channel, per (SKU, field key).
+
+    Stock bases (one per listed SKU) are held compactly per SKU; the few other fields by key.
+    Plain mappings work as well everywhere a ``Bases`` is taken (:meth:`of` converts them).
+    """
+
+    __slots__ = ("stock", "other")
+
+    def __init__(self, stock: dict[str, StockValues] | None = None,
+                 other: dict[BaseKey, Value] | None = None) -> None:
+        self.stock: dict[str, StockValues] = stock if stock is not None else {}
+        self.other: dict[BaseKey, Value] = other if other is not None else {}
+
+    @classmethod
+    def of(cls, mapping: Mapping[BaseKey, Value] | None) -> "Bases":
+        if isinstance(mapping, Bases):
+            return mapping
+        out = cls()
+        for (sku, key), value in (mapping or {}).items():
+            out.set(sku, key, value)
+        return out
+
+    def set(self, sku: str, key: str, value: Value) -> None:
+        if field_kind(key) == QUANTITY and type(value) is int:
+            self.other.pop((sku, key), None)
+            current = self.stock.get(sku)
+            if key == QUANTITY and (current is None or type(current) is int):
+                self.stock[sku] = value
+                return
+            pairs = dict(stock_items(current)) if current is not None else {}
+            pairs[key] = value
+            self.stock[sku] = tuple(sorted(pairs.items()))
+        else:
+            self.other[(sku, key)] = value
+
+    def __getitem__(self, item: BaseKey) -> Value:
+        sku, key = item
+        if field_kind(key) == QUANTITY:
+            found = stock_get(self.stock.get(sku), key)
+            if found is not None:
+                return found
+        return self.other[item]
+
+    def __iter__(self) -> Iterator[BaseKey]:
+        for sku, st in self.stock.items():
+            for key, _ in stock_items(st):
+                yield (sku, key)
+        yield from self.other
+
+    def __len__(self) -> int:
+        return sum(len(stock_items(st)) for st in self.stock.values()) + len(self.other)
+
+    def __repr__(self) -> str:
+        return f"Bases({dict(self)!r})"
+
+
+class Observed(Mapping[str, RemoteListing]):
+    """What one channel holds, kept small enough for 100,000 SKUs on many channels at once.
+
+    Built while the channel is read (:meth:`add`, one listing at a time): a listing whose every
+    field this channel syncs already equals what the catalog wants there (before this run's sales)
+    is kept as its stock values only; a listing of a SKU the catalog does not have, likewise; any
+    other listing whole. The planner knows the values it dropped: they equal
+    ``Desired(rules).values(catalog[sku])``, so ``catalog`` must be the very mapping the plan is
+    made from (:func:`plan` checks).
+
+    ``keep``: SKUs kept whole whatever they hold (writes being reconciled).
+    """
+
+    def __init__(self, catalog: Mapping[str, Product] | None = None,
+                 rules: ChannelRules | None = None, *, keep: Collection[str] = ()) -> None:
+        self.catalog = catalog
+        self.rules = rules
+        # SKU -> the whole listing, or its stock values (equal to the catalog's wish, or a SKU
+        # the catalog does not have)
+        self.entries: dict[str, RemoteListing | StockValues] = {}
+        self._keep = frozenset(keep)
+        self.desired = Desired(rules) if rules is not None and catalog is not None else None
+        self._currency = rules.currency if rules is not None else None
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, RemoteListing]) -> "Observed":
+        """Every listing whole (a plain mapping, as tests build them)."""
+        if isinstance(mapping, Observed):
+            return mapping
+        out = cls()
+        out.entries.update(mapping)
+        return out
+
+    def add(self, r: RemoteListing) -> None:
+        sku = r.sku
+        d = self.desired
+        if d is None or (self._keep and sku in self._keep):
+            self.entries[sku] = r
+            return
+        product = self.catalog.get(sku)  # type: ignore[union-attr]
+        if product is None:
+            self.entries[sku] = stock_values(r.values)
+            return
+        if self._currency and product.price.currency != self._currency:
+            self.entries[sku] = r
+            return
+        want = d.values(product)
+        have = r.values
+        if have == want:
+            q = want.get(QUANTITY)
+            self.entries[sku] = q if d.single and type(q) is int else stock_values(have)
+            return
+        for key, value in want.items():
+            if have.get(key, _ABSENT) != value:
+                self.entries[sku] = r
+                return
+        self.entries[sku] = stock_values(have)
+
+    def update(self, listings: Iterable[RemoteListing]) -> None:
+        add = self.add
+        for r in listings:
+            add(r)
+
+    def assume_same(self, sku: str, values: Mapping[str, Value]) -> None:
+        """Record, without reading it, that the channel holds ``values`` for ``sku``: exactly
+        what the catalog wants there now (an incremental read proved it unchanged)."""
+        self.entries[sku] = stock_values(values)
+
+    def stock(self) -> Iterator[tuple[str, StockValues]]:
+        """(SKU, stock values) of every listing the channel showed."""
+        for sku, e in self.entries.items():
+            if type(e) is RemoteListing:
+                yield sku, stock_values(e.values)  # type: ignore[union-attr]
+            else:
+                yield sku, e  # type: ignore[misc]
+
+    # -- Mapping: the listings as read (dropped values rebuilt from the catalog) --
+    def __getitem__(self, sku: str) -> RemoteListing:
+        e = self.entries[sku]
+        if type(e) is RemoteListing:
+            return e  # type: ignore[return-value]
+        values: dict[str, Value] = {}
+        product = self.catalog.get(sku) if self.catalog is not None else None
+        if product is not None and self.desired is not None:
+            values.update(self.desired.values(product))
+        values.update(stock_items(e))  # type: ignore[arg-type]
+        return RemoteListing(sku, frozen(values))
+
+    def __contains__(self, sku: object) -> bool:
+        return sku in self.entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -87,6 +287,8 @@ class Plan:
 
     channels: tuple[ChannelPlan, ...]
     sales: tuple[Sale, ...] = ()
+    # the catalog this plan was made from, after its sales (not part of the plan's value)
+    catalog: Mapping[str, Product] | None = field(default=None, compare=False, repr=False)
 
     @property
     def changes(self) -> list[Change]:
@@ -155,32 +357,53 @@ def detect_sales(products: Mapping[str, Product], channels: Sequence[ChannelInpu
         if ch.observed is None or QUANTITY not in ch.rules.fields:
             continue
         sources = ch.rules.stock_sources()
-        for sku in sorted(ch.observed):
+        observed = Observed.of(ch.observed)
+        base_stock = Bases.of(ch.bases).stock
+        found: list[tuple[str, str, int, int]] = []
+        pooled = QUANTITY in sources
+        get = base_stock.get
+        for sku, st in observed.entries.items():
+            if type(st) is int:
+                b = get(sku)
+                if type(b) is int:
+                    if st < b and pooled:  # type: ignore[operator]
+                        found.append((sku, QUANTITY, b, st))  # type: ignore[arg-type]
+                    continue
+                if b is None:
+                    continue
+            elif type(st) is RemoteListing:
+                b = get(sku)
+                if b is None:
+                    continue
+                st = stock_values(st.values)  # type: ignore[union-attr]
+            else:
+                b = get(sku)
+                if b is None:
+                    continue
+            for key, value in stock_items(st):  # type: ignore[arg-type]
+                base = stock_get(b, key)
+                if base is not None and value < base and key in sources:
+                    found.append((sku, key, base, value))
+        found.sort()
+        for sku, key, base, value in found:
             product = products.get(sku)
             if product is None:
                 continue
-            remote = ch.observed[sku]
-            for key, observed in remote.values.items():
-                if field_kind(key) != QUANTITY or key not in sources:
-                    continue
-                base = ch.bases.get((sku, key))
-                if not isinstance(base, int) or not isinstance(observed, int) or observed >= base:
-                    continue
-                units = base - observed
-                current = stock.setdefault(sku, dict(product.stock))
-                locs = sources[key]
-                order = list(locs) if locs is not None else sorted(current)
-                allocation: dict[str, int] = {}
-                left = units
-                for loc in order:
-                    if left == 0:
-                        break
-                    take = min(left, max(current.get(loc, 0), 0))
-                    if take:
-                        allocation[loc] = take
-                        current[loc] = current.get(loc, 0) - take
-                        left -= take
-                sales.append(Sale(ch.name, sku, key, base, observed, frozen(allocation)))
+            units = base - value
+            current = stock.setdefault(sku, dict(product.stock))
+            locs = sources[key]
+            order = list(locs) if locs is not None else sorted(current)
+            allocation: dict[str, int] = {}
+            left = units
+            for loc in order:
+                if left == 0:
+                    break
+                take = min(left, max(current.get(loc, 0), 0))
+                if take:
+                    allocation[loc] = take
+                    current[loc] = current.get(loc, 0) - take
+                    left -= take
+            sales.append(Sale(ch.name, sku, key, base, value, frozen(allocation)))
     updated = dict(products)
     for sku, locs in stock.items():
         updated[sku] = replace(products[sku], stock=frozen(locs))
@@ -189,66 +412,120 @@ def detect_sales(products: Mapping[str, Product], channels: Sequence[ChannelInpu
 
 def plan_channel(products: Iterable[Product], ch: ChannelInput) -> ChannelPlan:
     """Diff one channel: desired (catalog after rules) against observed."""
+    ordered = list(products)
+    return _plan_channel(ordered, {p.sku: p for p in ordered}, ch)
+
+
+def _plan_channel(products: Sequence[Product], by_sku: Mapping[str, Product],
+                  ch: ChannelInput) -> ChannelPlan:
     if ch.observed is None:
         return ChannelPlan(ch.name, error=ch.error or "not read")
     caps = ch.capabilities
+    cas = caps.compare_and_set
+    name = ch.name
+    currency = ch.rules.currency
+    observed = Observed.of(ch.observed)
+    entries = observed.entries
+    original = observed.catalog
+    d = observed.desired if observed.desired is not None else Desired(ch.rules)
     writes: list[PlannedWrite] = []
     missing: list[str] = []
     invalid: list[tuple[str, str]] = []
     unchanged = 0
     zeroes = 0
-    seen: set[str] = set()
+    if original is not None and not currency:
+        # Most SKUs were found equal to the catalog while reading and no sale touched them: visit
+        # only the others (held whole, moved by a sale, or not listed), in catalog order.
+        todo: set[str] = set(by_sku.keys() - entries.keys())
+        todo.update(s for s, e in entries.items() if type(e) is RemoteListing)
+        todo.update(s for s, p in by_sku.items() if p is not original.get(s))
+        todo &= by_sku.keys()
+        unchanged = len(by_sku) - len(todo)
+        products = [by_sku[s] for s in sorted(todo)]
     for product in products:
         sku = product.sku
-        seen.add(sku)
-        if ch.rules.currency and product.price.currency != ch.rules.currency:
+        if currency and product.price.currency != currency:
             invalid.append((sku, f"catalog price is in {product.price.currency}, channel sells in "
-                                 f"{ch.rules.currency}"))
+                                 f"{currency}"))
             continue
-        listing = desired(product, ch.rules)
-        remote = ch.observed.get(sku)
-        if remote is None:
-            if not listing.enabled:
-                continue
-            if caps.create:
-                changes = tuple(Change(ch.name, sku, k, None, v) for k, v in listing.values.items())
-                writes.append(PlannedWrite(ch.name, sku, changes, listing, None, create=True))
+        entry = entries.get(sku)
+        if type(entry) is RemoteListing:
+            remote = entry
+        else:
+            if entry is not None:
+                assert original is not None
+                before = original.get(sku)
+                if product is before:
+                    unchanged += 1  # equal before this run's sales, and untouched by them
+                    continue
+                # a sale somewhere moved this SKU's stock: the channel holds what the catalog
+                # wanted before it (and the stock values it showed)
+                old_values: dict[str, Value] = d.values(before) if before is not None else {}
+                old_values.update(stock_items(entry))  # type: ignore[arg-type]
+                remote = RemoteListing(sku, frozen(old_values))
             else:
-                missing.append(sku)
+                new = d.values(product)
+                ov = product.overrides.get(name) if product.overrides else None
+                if ov is not None and ov.enabled is False:
+                    continue
+                if caps.create:
+                    changes = tuple(Change(name, sku, k, None, v) for k, v in new.items())
+                    writes.append(PlannedWrite(name, sku, changes, d.listing(product, new), None,
+                                               create=True))
+                else:
+                    missing.append(sku)
+                continue
+        new = d.values(product)
+        have = remote.values
+        if have == new:
+            unchanged += 1
             continue
         changes_l: list[Change] = []
         expected: dict[str, Value] = {}
-        for key, new in listing.values.items():
-            old = remote.values.get(key)
-            if old == new:
+        for key, value in new.items():
+            old = have.get(key)
+            if old == value:
                 continue
-            changes_l.append(Change(ch.name, sku, key, old, new))
+            changes_l.append(Change(name, sku, key, old, value))
             if field_kind(key) == QUANTITY:
-                if caps.compare_and_set and old is not None:
+                if cas and old is not None:
                     expected[key] = old
-                if new == 0 and isinstance(old, int) and old > 0:
+                if value == 0 and isinstance(old, int) and old > 0:
                     zeroes += 1
         if changes_l:
-            writes.append(PlannedWrite(ch.name, sku, tuple(changes_l), listing, remote,
+            writes.append(PlannedWrite(name, sku, tuple(changes_l), d.listing(product, new), remote,
                                        expected=frozen(expected)))
         else:
             unchanged += 1
-    unknown = tuple(sorted(s for s in ch.observed if s not in seen))
+    unknown = tuple(sorted(s for s in entries if s not in by_sku))
     return ChannelPlan(
-        ch.name,
+        name,
         writes=tuple(writes),
         unchanged=unchanged,
         missing=tuple(missing),
         unknown=unknown,
         invalid=tuple(invalid),
-        listed=len(ch.observed),
+        listed=len(observed),
         zeroes=zeroes,
     )
 
 
-def plan(products: Iterable[Product], channels: Sequence[ChannelInput]) -> Plan:
-    """The whole plan: sales first (three-way stock), then each channel's writes."""
-    by_sku = {p.sku: p for p in products}
+def plan(products: Iterable[Product] | Mapping[str, Product],
+         channels: Sequence[ChannelInput]) -> Plan:
+    """The whole plan: sales first (three-way stock), then each channel's writes.
+
+    ``products`` may be a mapping SKU -> product; a channel observed through :class:`Observed`
+    must have been built over that very mapping.
+    """
+    by_sku: Mapping[str, Product]
+    if isinstance(products, Mapping):
+        by_sku = products
+    else:
+        by_sku = {p.sku: p for p in products}
+    for ch in channels:
+        if isinstance(ch.observed, Observed) and ch.observed.catalog is not None \
+                and ch.observed.catalog is not by_sku:
+            raise ValueError(f"{ch.name}: observed over another catalog than the plan's")
     sales, after = detect_sales(by_sku, channels)
     ordered = [after[s] for s in sorted(after)]
-    return Plan(tuple(plan_channel(ordered, ch) for ch in channels), sales)
+    return Plan(tuple(_plan_channel(ordered, after, ch) for ch in channels), sales, catalog=after)

@@ -8,7 +8,7 @@ never float.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_FLOOR, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -19,6 +19,7 @@ from .models import (
     QUANTITY,
     TITLE,
     Listing,
+    Override,
     Product,
     Value,
     quantity_key,
@@ -167,57 +168,158 @@ def _sum_stock(stock: Mapping[str, int], locations: Iterable[str] | None) -> int
     return sum(stock.get(loc, 0) for loc in locations)
 
 
+class Desired:
+    """:func:`desired` for one channel's rules, prepared once and applied to many products.
+
+    The planner calls it for every SKU of every channel, so the rules are read once here and each
+    call does only what the product needs: a price rule is computed once per distinct catalog
+    price (memoised; the result is the same exact ``Money``), a product without overrides skips
+    them, and :meth:`values` builds only the field values the planner compares (a whole
+    :class:`Listing` is built only for the SKUs that are written).
+    """
+
+    __slots__ = ("rules", "name", "fields", "sources", "single", "want_qty", "want_price",
+                 "want_title", "want_desc", "_stock", "_identity_stock", "_price", "_prices",
+                 "_title_t", "_desc_t", "values")
+
+    def __init__(self, rules: ChannelRules) -> None:
+        self.rules = rules
+        self.name = rules.name
+        self.fields = rules.fields
+        self.sources: tuple[tuple[str, tuple[str, ...] | None], ...] = tuple(
+            rules.stock_sources().items())
+        # the usual case: one pool fed by every catalog location
+        self.single = len(self.sources) == 1 and self.sources[0] == (QUANTITY, None)
+        self.want_qty = QUANTITY in rules.fields
+        self.want_price = PRICE in rules.fields
+        self.want_title = TITLE in rules.fields
+        self.want_desc = DESCRIPTION in rules.fields
+        st = rules.stock
+        self._stock = st
+        self._identity_stock = (st.buffer == 0 and st.allocation_percent == 100
+                                and st.max_shown is None and st.zero_at_or_below == 0)
+        pr = rules.price
+        self._price: PriceRules | None = None if (
+            pr.markup_percent == 0 and pr.add == 0 and pr.ending is None and pr.floor is None
+            and pr.ceiling is None) else pr
+        self._prices: dict[Money, Money] = {}
+        self._title_t = rules.content.title_template or None
+        self._desc_t = rules.content.description_template or None
+        #: ``values(product)``: the field values ``product`` should have on the channel, i.e.
+        #: ``desired(product, rules).values`` (specialised for the usual rules: see _compile).
+        self.values: Callable[[Product], dict[str, Value]] = self._compile()
+
+    def _compile(self) -> Callable[[Product], dict[str, Value]]:
+        general = self._values
+        if not (self.single and self.want_qty and self.want_price and self.want_title
+                and self.want_desc and self._identity_stock and self._title_t is None
+                and self._desc_t is None):
+            return general
+        name = self.name
+        prices = self._prices
+        price_of = self.price
+        plain_price = self._price is None
+
+        def values(product: Product) -> dict[str, Value]:
+            if product.overrides and name in product.overrides:
+                return general(product)
+            q = sum(product.stock.values())
+            price = product.price
+            if not plain_price:
+                price = prices.get(price) or price_of(price)
+            return {QUANTITY: q if q > 0 else 0, PRICE: price, TITLE: product.title,
+                    DESCRIPTION: product.description}
+
+        return values
+
+    def price(self, base: Money) -> Money:
+        rule = self._price
+        if rule is None:
+            return base
+        out = self._prices.get(base)
+        if out is None:
+            out = self._prices[base] = rule.apply(base)
+        return out
+
+    def shown(self, units: int) -> int:
+        if self._identity_stock:
+            return units if units > 0 else 0
+        return self._stock.apply(units)
+
+    def _values(self, product: Product) -> dict[str, Value]:
+        ov = product.overrides.get(self.name) if product.overrides else None
+        out: dict[str, Value] = {}
+        if self.want_qty:
+            if ov is not None and ov.enabled is False:
+                for key, _ in self.sources:
+                    out[key] = 0
+            elif self.single:
+                out[QUANTITY] = self.shown(sum(product.stock.values()))
+            else:
+                for key, locs in self.sources:
+                    out[key] = self.shown(_sum_stock(product.stock, locs))
+        if ov is None:
+            if self.want_price:
+                out[PRICE] = self.price(product.price)
+            if self.want_title:
+                out[TITLE] = (product.title if self._title_t is None
+                              else ContentRules.render(self._title_t, product))
+            if self.want_desc:
+                out[DESCRIPTION] = (product.description if self._desc_t is None
+                                    else ContentRules.render(self._desc_t, product))
+            return out
+        if self.want_price:
+            out[PRICE] = ov.price if ov.price is not None else self.price(product.price)
+        if self.want_title:
+            out[TITLE] = self._title(product, ov)
+        if self.want_desc:
+            out[DESCRIPTION] = self._description(product, ov)
+        return out
+
+    def _title(self, product: Product, ov: Override | None) -> str:
+        if ov is not None and ov.title is not None:
+            return ov.title
+        if self._title_t is not None:
+            return ContentRules.render(self._title_t, product)
+        return product.title
+
+    def _description(self, product: Product, ov: Override | None) -> str:
+        if ov is not None and ov.description is not None:
+            return ov.description
+        if self._desc_t is not None:
+            return ContentRules.render(self._desc_t, product)
+        return product.description
+
+    def listing(self, product: Product, values: Mapping[str, Value] | None = None) -> Listing:
+        """The whole desired listing (``values``: this product's :meth:`values`, if known)."""
+        ov = product.overrides.get(self.name) if product.overrides else None
+        enabled = True if ov is None or ov.enabled is None else ov.enabled
+        price = ov.price if ov is not None and ov.price is not None else self.price(product.price)
+        total = 0
+        if enabled:
+            for _key, locs in self.sources:
+                total += self.shown(_sum_stock(product.stock, locs))
+        return Listing(
+            sku=product.sku,
+            values=dict(values) if values is not None else self.values(product),
+            enabled=enabled,
+            title=self._title(product, ov),
+            description=self._description(product, ov),
+            price=price,
+            quantity=total,
+            group_key=product.group_key,
+            gtin=product.gtin,
+            brand=product.brand,
+            mpn=product.mpn,
+            condition=product.condition,
+            images=product.images,
+            link=product.link,
+        )
+
+
 def desired(product: Product, rules: ChannelRules) -> Listing:
-    """The listing ``product`` should have on the channel ``rules`` describes."""
-    ov = product.overrides.get(rules.name)
-    enabled = True if ov is None or ov.enabled is None else ov.enabled
+    """The listing ``product`` should have on the channel ``rules`` describes.
 
-    if ov is not None and ov.price is not None:
-        price = ov.price
-    else:
-        price = rules.price.apply(product.price)
-
-    if ov is not None and ov.title is not None:
-        title = ov.title
-    elif rules.content.title_template:
-        title = ContentRules.render(rules.content.title_template, product)
-    else:
-        title = product.title
-
-    if ov is not None and ov.description is not None:
-        description = ov.description
-    elif rules.content.description_template:
-        description = ContentRules.render(rules.content.description_template, product)
-    else:
-        description = product.description
-
-    values: dict[str, Value] = {}
-    total = 0
-    for key, sources in rules.stock_sources().items():
-        shown = rules.stock.apply(_sum_stock(product.stock, sources)) if enabled else 0
-        total += shown
-        if QUANTITY in rules.fields:
-            values[key] = shown
-    if PRICE in rules.fields:
-        values[PRICE] = price
-    if TITLE in rules.fields:
-        values[TITLE] = title
-    if DESCRIPTION in rules.fields:
-        values[DESCRIPTION] = description
-
-    return Listing(
-        sku=product.sku,
-        values=values,
-        enabled=enabled,
-        title=title,
-        description=description,
-        price=price,
-        quantity=total,
-        group_key=product.group_key,
-        gtin=product.gtin,
-        brand=product.brand,
-        mpn=product.mpn,
-        condition=product.condition,
-        images=product.images,
-        link=product.link,
-    )
+    For many products and one channel, build a :class:`Desired` once and call it instead.
+    """
+    return Desired(rules).listing(product)

@@ -105,6 +105,29 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_incremental_reads(db: sqlite_utils.Database) -> None:
+    """Incremental reads: when each channel was last read in full, what it then held equal to the
+    catalog (a fingerprint per SKU), and which kind of read each channel run made."""
+    db.executescript(
+        """
+        CREATE TABLE channel_reads (
+            channel TEXT PRIMARY KEY,
+            full_started_at TEXT NOT NULL,
+            full_run_id INTEGER,
+            runs_since INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE snapshot (
+            channel TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            fingerprint INTEGER,
+            PRIMARY KEY (channel, sku)
+        ) WITHOUT ROWID;
+        ALTER TABLE channel_runs ADD COLUMN read_mode TEXT;
+        """
+    )
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -214,15 +237,60 @@ class State:
                       (_now(), status, exit_code, json.dumps(summary), run_id))
 
     def record_channel_run(self, run_id: int, channel: str, status: str, error: str | None = None,
-                           **counts: int) -> None:
+                           read_mode: str | None = None, **counts: int) -> None:
         cols = ["planned", "applied", "failed", "pending", "sales", "drift", "calls"]
         vals = [int(counts.get(k, 0)) for k in cols]
         with self.tx() as c:
             c.execute(
-                f"INSERT OR REPLACE INTO channel_runs(run_id, channel, status, error, {', '.join(cols)}) "
-                f"VALUES (?, ?, ?, ?, {', '.join('?' * len(cols))})",
-                (run_id, channel, status, error, *vals),
+                f"INSERT OR REPLACE INTO channel_runs(run_id, channel, status, error, read_mode, "
+                f"{', '.join(cols)}) VALUES (?, ?, ?, ?, ?, {', '.join('?' * len(cols))})",
+                (run_id, channel, status, error, read_mode, *vals),
             )
+
+    # -- incremental reads -------------------------------------------------------------------
+    def last_full_read(self, channel: str) -> tuple[datetime, int] | None:
+        """(start of the channel's last successful full read, runs since it), or None."""
+        with self._mutex:
+            if not self._has_table("channel_reads"):
+                return None
+            row = self.conn.execute(
+                "SELECT full_started_at, runs_since FROM channel_reads WHERE channel=?",
+                (channel,)).fetchone()
+        if row is None:
+            return None
+        return datetime.fromisoformat(row[0].replace("Z", "+00:00")), int(row[1])
+
+    def record_full_read(self, channel: str, started_at: datetime, run_id: int,
+                         snapshot: Iterable[tuple[str, int | None]]) -> None:
+        """A full read of ``channel`` that started at ``started_at`` succeeded: it becomes the
+        reference of the incremental reads that follow, with ``snapshot`` (every SKU listed, and
+        the fingerprint of its values where it then held exactly what the catalog wanted)."""
+        stamp = started_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        with self.tx() as c:
+            c.execute("DELETE FROM snapshot WHERE channel=?", (channel,))
+            c.executemany("INSERT INTO snapshot(channel, sku, fingerprint) VALUES (?,?,?)",
+                          ((channel, sku, fp) for sku, fp in snapshot))
+            c.execute("INSERT OR REPLACE INTO channel_reads(channel, full_started_at, full_run_id, "
+                      "runs_since) VALUES (?,?,?,0)", (channel, stamp, run_id))
+
+    def record_incremental_read(self, channel: str) -> None:
+        with self.tx() as c:
+            c.execute("UPDATE channel_reads SET runs_since = runs_since + 1 WHERE channel=?",
+                      (channel,))
+
+    def snapshot(self, channel: str) -> dict[str, int | None]:
+        """SKU -> fingerprint (None: listed, values not known equal) as of the last full read."""
+        with self._mutex:
+            if not self._has_table("snapshot"):
+                return {}
+            rows = self.conn.execute("SELECT sku, fingerprint FROM snapshot WHERE channel=?",
+                                     (channel,)).fetchall()
+        return dict(rows)
+
+    def _has_table(self, name: str) -> bool:
+        # a read-only State opened on a state.db from before a migration lacks the new tables
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
+                                 (name,)).fetchone() is not None
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self._mutex:
@@ -251,6 +319,44 @@ class State:
             decoded = decode_value(value)
             if decoded is not None:
                 out[(sku, fld)] = decoded
+        return out
+
+    def stock_bases(self, channel: str) -> dict[str, int | tuple[tuple[str, int], ...]]:
+        """Stock bases of a channel, compact: SKU -> quantity for a single-pool listing, else
+        SKU -> ((field key, quantity), ...) sorted by key (the planner's ``StockValues``)."""
+        with self._mutex:
+            out: dict[str, int | tuple[tuple[str, int], ...]] = dict(self.conn.execute(
+                "SELECT sku, CAST(substr(value, 3) AS INTEGER) FROM base "
+                "WHERE channel=? AND field='quantity' AND value LIKE 'i:%'", (channel,)))
+            rows = self.conn.execute(
+                "SELECT sku, field, CAST(substr(value, 3) AS INTEGER) FROM base "
+                "WHERE channel=? AND field LIKE 'quantity@%' AND value LIKE 'i:%'",
+                (channel,)).fetchall()
+        multi: dict[str, dict[str, int]] = {}
+        for sku, fld, q in rows:
+            multi.setdefault(sku, {})[fld] = q
+        for sku, pairs in multi.items():
+            first = out.get(sku)
+            if type(first) is int:
+                pairs["quantity"] = first
+            out[sku] = tuple(sorted(pairs.items()))
+        return out
+
+    def field_bases(self, channel: str, skus: Iterable[str]) -> dict[tuple[str, str], Value]:
+        """The bases of fields other than stock, for ``skus`` only."""
+        wanted = sorted(set(skus))
+        out: dict[tuple[str, str], Value] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            with self._mutex:
+                rows = self.conn.execute(
+                    f"SELECT sku, field, value FROM base WHERE channel=? AND sku IN "
+                    f"({','.join('?' * len(chunk))}) AND field NOT LIKE 'quantity%'",
+                    (channel, *chunk)).fetchall()
+            for sku, fld, value in rows:
+                decoded = decode_value(value)
+                if decoded is not None:
+                    out[(sku, fld)] = decoded
         return out
 
     @staticmethod

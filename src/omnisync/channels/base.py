@@ -39,6 +39,10 @@ class Capabilities:
     idempotency_keys: bool = False  # applied() can tell which journalled writes took effect
     rate_limit_per_second: float | None = None  # the vendor's published limit
     feed: bool = False  # writes a whole file; the engine sends every listing in one batch
+    # write batches the engine may have in flight at once (the pacer still spaces the requests to
+    # rate_limit_per_second); 1: one after the other. Raise it only for a thread-safe adapter of a
+    # vendor whose limit allows more requests per second than one connection's round trips.
+    max_in_flight: int = 1
 
 
 class ChannelConfig(BaseModel):
@@ -65,6 +69,10 @@ class ChannelConfig(BaseModel):
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     retry_attempts: int = Field(default=6, ge=1, le=20)  # tries per request, the first included
     retry_max_seconds: float = Field(default=180.0, gt=0, le=3600)  # retry budget per request
+    # A channel that can read only what changed since a time (Capabilities.changed_since) is read
+    # that way, with a full read at least this often: a duration ("1h", "30m", "1d", "90s") or a
+    # number of runs (6: every 6th run is a full one; 1: always full).
+    full_read_every: str | int = "1h"
     # extra vendors' listing rules to check this channel against in `omnisync validate`
     # (e.g. a sandbox channel rehearsing an eBay listing); the channel's own type always applies
     validate_as: list[str] = []
@@ -80,6 +88,20 @@ class ChannelConfig(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{v!r} is not an http(s) URL")
         return v.rstrip("/")
+
+    @field_validator("full_read_every", mode="before")
+    @classmethod
+    def _full_read_every(cls, v: object) -> object:
+        if isinstance(v, bool):
+            raise ValueError("a duration such as \"1h\" or a number of runs")
+        if isinstance(v, int):
+            if v < 1:
+                raise ValueError("a number of runs must be at least 1")
+            return v
+        if not isinstance(v, str):
+            raise ValueError("a duration such as \"1h\" or a number of runs")
+        parse_duration(v)
+        return v
 
     @field_validator("name")
     @classmethod
@@ -115,6 +137,17 @@ class ChannelConfig(BaseModel):
             locations={k: tuple(v) for k, v in self.locations.items()} if self.locations else None,
             stock_locations=tuple(self.stock_locations) if self.stock_locations is not None else None,
         )
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``"90s"``, ``"30m"``, ``"1h"``, ``"1d"`` -> seconds (ValueError otherwise)."""
+    t = text.strip().lower()
+    if len(t) < 2 or t[-1] not in _UNITS or not t[:-1].isdigit() or int(t[:-1]) < 1:
+        raise ValueError(f"{text!r} is not a duration: a whole number and s, m, h or d (e.g. \"1h\")")
+    return float(int(t[:-1]) * _UNITS[t[-1]])
 
 
 @dataclass
