@@ -22,6 +22,9 @@ from omnisync.engine import Engine, RunReport
 from omnisync.state import Lock
 from tests.fakes import Faults, FakeServer
 from tests.fakes.base import FakeMarketplace, Sales
+from tests.fakes.bigcommerce import BigCommerceFake
+from tests.fakes.ecwid import EcwidFake
+from tests.fakes.shopify import ShopifyFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.workspace import Workspace
 
@@ -40,9 +43,15 @@ class Store:
     env: dict[str, str]
 
 
+COMMON = """timeout_seconds = 1
+sync = ["quantity", "price"]
+retry_attempts = 10
+"""
+
+
 def woo(name: str, seed: int) -> Store:
     fake = WooCommerceFake(seed=seed)
-    fake.seed(N, quantity=12, price="19.99")
+    fake.seed(N, quantity=12, price="19.99", prefix="SKU")
     env = {f"{name.upper()}_KEY": fake.consumer_key, f"{name.upper()}_SECRET": fake.consumer_secret}
     return Store(name, fake, lambda url: f"""
 [channels.{name}]
@@ -50,12 +59,47 @@ type = "woocommerce"
 base_url = "{url}"
 consumer_key_env = "{name.upper()}_KEY"
 consumer_secret_env = "{name.upper()}_SECRET"
-timeout_seconds = 1
-retry_attempts = 10
-""", env)
+""" + COMMON, env)
 
 
-STORES: list[Callable[[str, int], Store]] = [woo, woo, woo, woo]
+def bigcommerce(name: str, seed: int) -> Store:
+    fake = BigCommerceFake(access_token="bc-chaos-token-000000000000000", quota=1_000_000, seed=seed)
+    fake.seed(N, quantity=12, price="19.99", prefix="SKU")
+    return Store(name, fake, lambda url: f"""
+[channels.{name}]
+type = "bigcommerce"
+base_url = "{url}"
+store_hash = "fakestore"
+access_token_env = "{name.upper()}_TOKEN"
+currency = "USD"
+""" + COMMON, {f"{name.upper()}_TOKEN": "bc-chaos-token-000000000000000"})
+
+
+def ecwid(name: str, seed: int) -> Store:
+    fake = EcwidFake(token="secret_chaos00000000000000000000", store_id=4870020, seed=seed)
+    fake.seed(N, quantity=12, price="19.99", prefix="SKU")
+    return Store(name, fake, lambda url: f"""
+[channels.{name}]
+type = "ecwid"
+base_url = "{url}"
+store_id = 4870020
+token_env = "{name.upper()}_TOKEN"
+currency = "USD"
+""" + COMMON, {f"{name.upper()}_TOKEN": "secret_chaos00000000000000000000"})
+
+
+def shopify(name: str, seed: int) -> Store:
+    fake = ShopifyFake(access_token="shpat_chaos0000000000000000000000", seed=seed)
+    fake.seed(N, quantity=12, price="19.99", prefix="SKU")
+    return Store(name, fake, lambda url: f"""
+[channels.{name}]
+type = "shopify"
+base_url = "{url}"
+access_token_env = "{name.upper()}_TOKEN"
+""" + COMMON, {f"{name.upper()}_TOKEN": "shpat_chaos0000000000000000000000"})
+
+
+STORES: list[Callable[[str, int], Store]] = [woo, bigcommerce, ecwid, shopify]
 
 
 def catalog_csv(skus: list[str]) -> str:
@@ -75,7 +119,7 @@ def stores(tmp_path: Path) -> Iterator[tuple[Workspace, list[Store], list[FakeSe
         ws = Workspace(tmp_path)
         ws.config.write_text('catalog = "catalog.db"\n' + "".join(
             s.block(srv.url) for s, srv in zip(stores, servers)))
-        (tmp_path / "catalog.csv").write_text(catalog_csv(stores[0].fake.skus()))
+        (tmp_path / "catalog.csv").write_text(catalog_csv(sorted(stores[0].fake.skus())))
         assert ws.cli("init").code == 0 and ws.cli("import", "catalog.csv").code == 0
         yield ws, stores, servers
 

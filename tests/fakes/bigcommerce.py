@@ -452,8 +452,9 @@ class BigCommerceFake(FakeMarketplace):
         fields = {s.strip() for s in p["include_fields"].split(",")} if p.get("include_fields") else None
         chunk, response = self._collection(req, rows, page, limit,
                                            lambda x: self._render_product(x, fields, "variants" in include))
-        self.list_items_hook(self.variants[v].sku for x in chunk for v in x.variants
-                             if x.base_variant_id in (None, v))
+        self.list_items_hook((self.variants[v].sku for x in chunk for v in x.variants
+                              if x.base_variant_id in (None, v)),
+                             lookup=ids is not None or "sku" in p or "sku:in" in p)
         return response
 
     def list_variants(self, req: FakeRequest, store_hash: str) -> FakeResponse:

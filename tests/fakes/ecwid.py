@@ -525,7 +525,8 @@ class EcwidFake(FakeMarketplace):
         body = {"total": len(items), "count": len(page), "offset": offset, "limit": limit,
                 "items": [self._render(x) for x in page]}
         response = self._answer(req, body)
-        self.list_items_hook([s for x in page for s in [x.sku, *(c.sku for c in x.combinations)] if s])
+        self.list_items_hook([s for x in page for s in [x.sku, *(c.sku for c in x.combinations)] if s],
+                             lookup="sku" in p or "productId" in p)
         return response
 
     def get_product(self, req: FakeRequest, id: int) -> FakeResponse:
