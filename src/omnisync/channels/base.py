@@ -8,6 +8,8 @@ they get one from :mod:`omnisync.http` through the :class:`ChannelContext`.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, OmnisyncError, ResponseError
 from ..models import FIELD_KINDS, RemoteListing, WriteItem, WriteResult
 from ..rules import ContentRules, ChannelRules, PriceRules, StockRules
 
@@ -213,11 +215,62 @@ class Channel(Protocol):
     def close(self) -> None: ...
 
 
+# What a parser raises when a channel's answer does not have the documented shape.
+_SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError)
+
+
+def _shape_error(channel: "BaseChannel", method: str, exc: Exception) -> ResponseError:
+    text = f"{type(exc).__name__}: {exc}"
+    client = getattr(channel, "client", None)
+    redactor = getattr(client, "redactor", None)
+    if callable(redactor):
+        text = str(redactor(text))
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return ResponseError(f"the channel's answer does not have the documented shape ({method}: {text})",
+                         channel=getattr(channel, "name", None))
+
+
+def _guard(method: str, fn: Callable[..., Any], generator: bool) -> Callable[..., Any]:
+    """Adapters raise only omnisync's errors: a parser tripping over an answer of the wrong shape
+    (garbage, truncated or wrongly typed JSON) becomes a ResponseError naming the channel, never a
+    traceback. Errors omnisync raises on purpose pass through untouched."""
+    if generator:
+        @functools.wraps(fn)
+        def gen(self: "BaseChannel", *args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from fn(self, *args, **kwargs)
+            except OmnisyncError:
+                raise
+            except _SHAPE_ERRORS as exc:
+                raise _shape_error(self, method, exc) from None
+        return gen
+
+    @functools.wraps(fn)
+    def call(self: "BaseChannel", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except OmnisyncError:
+            raise
+        except _SHAPE_ERRORS as exc:
+            raise _shape_error(self, method, exc) from None
+    return call
+
+
 class BaseChannel:
     """Defaults for the optional parts of the protocol."""
 
     Config: ClassVar[type[ChannelConfig]] = ChannelConfig
     capabilities: Capabilities
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method in ("read", "write", "poll", "applied", "check"):
+            fn = cls.__dict__.get(method)
+            if fn is not None and not getattr(fn, "__omnisync_guarded__", False):
+                guarded = _guard(method, fn, inspect.isgeneratorfunction(fn))
+                guarded.__omnisync_guarded__ = True  # type: ignore[attr-defined]
+                setattr(cls, method, guarded)
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         self.cfg = cfg
