@@ -47,6 +47,14 @@ LOOKUP_BATCH: dict[str, int] = {"woocommerce": 50, "shopify": 50, "bigcommerce":
 SETUP_READS: dict[str, tuple[int, str]] = {
     "shopify": (2, "shop query (currency, primary location) and productVariantsCount (bulk or "
                    "paged read)"),
+    "vendure": (1, "one query: the channel (currency, prices with tax) and its stock locations"),
+    "medusa": (2, "the store (currencies) and its stock locations"),
+}
+# Requests per page of a full read, where the vendor needs more than one (the reason says why).
+PAGE_READS: dict[str, tuple[int, str]] = {
+    "medusa": (3, "the variant list leaves out product title, description and variant count "
+                  "(the real server drops `product.variants`), so each page of variants also reads "
+                  "its products"),
 }
 # field kind -> the most SKUs one write request of that kind carries, where it is fewer than
 # Capabilities.max_write_batch (the largest of the vendor's write batches)
@@ -67,6 +75,9 @@ VERIFY_READS: dict[str, tuple[frozenset[str], int, int, str]] = {
     "bigcommerce": (frozenset({"quantity"}), 0, 250,
                     "stock adjustments are asynchronous: the adjusted items are read back, 250 "
                     "SKUs per request"),
+    "medusa": (frozenset({"quantity"}), 2, 200,
+               "a 200 that changed nothing is a failure, so written stock is read back: a variant "
+               "page and its products' two reads per batch"),
     "ecwid": (frozenset(FIELDS), 2, 100,
               "POST /batch is asynchronous: its ticket is polled until done (the fake answers "
               "'in progress' once: 2 polls), then the written products are read back, 100 per "
@@ -368,7 +379,7 @@ class AdapterRig:
 def read_floor(type_name: str, caps: Any, n: int) -> int:
     """Reads of a full read of ``n`` SKUs: pages at the largest size (or the vendor's bulk
     export, where the adapter uses one), plus the vendor's fixed set-up reads."""
-    reads = math.ceil(n / caps.read_page_size)
+    reads = math.ceil(n / caps.read_page_size) * PAGE_READS.get(type_name, (1, ""))[0]
     bulk = BULK_READ.get(type_name)
     if bulk is not None and n >= bulk[0]:
         reads = min(reads, bulk[1])

@@ -14,7 +14,9 @@ from typing import Any
 from tests.fakes.base import FakeMarketplace
 from tests.fakes.bigcommerce import BigCommerceFake, bigcommerce_bad_requests, bigcommerce_spec, bigcommerce_violations
 from tests.fakes.ecwid import EcwidFake
+from tests.fakes.medusa import MedusaFake
 from tests.fakes.shopify import ShopifyFake, shopify_bad_requests, shopify_spec, shopify_violations
+from tests.fakes.vendure import VendureFake
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.spec_check import RecordedRequest, woocommerce_spec, woocommerce_violations
 
@@ -22,6 +24,10 @@ from tests.spec_check import RecordedRequest, woocommerce_spec, woocommerce_viol
 WOO_KEY = "ck_CANARYkey5f0e1d2c3b4a5968778695a4b3c2d1e0f"
 WOO_SECRET = "cs_CANARYsecret9b8c7d6e5f40312f1e0d9c8b7a6958"
 BC_TOKEN = "bcCANARYtoken7f3e9a1c5b2d4086e1f3a5c7b9d0e2f4"
+VENDURE_KEY = "CANARYvlookup5f0e1d2c:CANARYvsecret9b8c7d6e5f40312f1e0d9c8b7a6958"  # lookupId:secret
+VENDURE_PASSWORD = "CANARYvendurepass7f3e9a1c5b2d4086e1f3"
+MEDUSA_KEY = "sk_CANARYmedusa5f0e1d2c3b4a5968778695a4b3c2d1e0f"
+MEDUSA_PASSWORD = "CANARYmedusapass9b8c7d6e5f40312f1e0d"
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,92 @@ CASES: dict[str, ChannelCase] = {
                 "Shopify refuses an input array over 250 items inside the GraphQL answer "
                 "(MAX_INPUT_SIZE_EXCEEDED; storefronts.md 1.2, 1.6), not with HTTP 400/413; the adapter "
                 "raises it as a PermanentError naming the limit",
+        },
+    ),
+    "vendure": ChannelCase(
+        type="vendure",
+        make_fake=lambda **kw: VendureFake(api_key=VENDURE_KEY, username="superadmin", password=VENDURE_PASSWORD,
+                                           **kw),
+        config=lambda base_url: {"name": "vendure", "type": "vendure", "base_url": base_url,
+                                 "api_key_env": "VENDURE_API_KEY"},
+        env={"VENDURE_API_KEY": VENDURE_KEY, "VENDURE_USER": "superadmin", "VENDURE_PASSWORD": VENDURE_PASSWORD},
+        base_url="https://vendure.example.test",
+        secrets=(VENDURE_KEY, VENDURE_PASSWORD),
+        variants=True,
+        auth_variants={
+            "api-key": {},
+            "login": {"api_key_env": None, "username_env": "VENDURE_USER", "password_env": "VENDURE_PASSWORD"},
+        },
+        wrong_secret_env={"VENDURE_API_KEY": "CANARYwrong0a1b:CANARYwrongsecret4c7e1a9d3f6b2e8c5a0d",
+                          "VENDURE_PASSWORD": "CANARYwrongpass6e2b9d4f1a8c3e7b"},
+        known_gaps={
+            "test_401_is_an_auth_error_and_not_retried":
+                "Vendure answers refused credentials with HTTP 200 and a GraphQL error FORBIDDEN "
+                "(self-hosted.md 1, error shapes), never a 401: the adapter raises an AuthError without an "
+                "HTTP status; that it is one request, not retried, is asserted in tests/test_vendure_fake.py",
+            "test_401_refreshes_the_token_once":
+                "this case uses an API key (Vendure >= 3.6), which has no refresh flow; a bearer session "
+                "from `login` has none either (a new login is a new session), and the adapter reports an "
+                "ended session as an AuthError rather than logging in again",
+            "test_the_fake_refuses_an_oversized_batch_like_the_vendor":
+                "Vendure sets no limit on the inputs of one mutation (self-hosted.md 1: an `in` list of "
+                "2,001 SKUs worked; only `take` is capped, at 1000); the adapter caps its own batches at "
+                "max_write_batch (at most 1000)",
+            "test_every_recorded_request_conforms":
+                "Vendure publishes no static schema file: each server generates its Admin API schema from "
+                "its config and plugins, and none is in ../shared/specs (specs/README.md lists none). The "
+                "adapter's GraphQL documents are validated by a real Vendure 3.7.3 in tests/e2e (a document "
+                "the schema refuses is HTTP 400 GRAPHQL_VALIDATION_FAILED there), and tests/fakes/vendure.py "
+                "validates every request against a subset of Vendure 3.7's Admin schema",
+            "test_a_wrong_request_is_caught":
+                "no Vendure schema in ../shared/specs to catch a wrong request with (see "
+                "test_every_recorded_request_conforms); tests/test_vendure_fake.py shows the fake refuses "
+                "a document or variable Vendure's schema would refuse",
+        },
+    ),
+    "medusa": ChannelCase(
+        type="medusa",
+        make_fake=lambda **kw: MedusaFake(api_key=MEDUSA_KEY, email="admin@omnisync.test", password=MEDUSA_PASSWORD,
+                                          **kw),
+        config=lambda base_url: {"name": "medusa", "type": "medusa", "base_url": base_url,
+                                 "api_key_env": "MEDUSA_API_KEY"},
+        env={"MEDUSA_API_KEY": MEDUSA_KEY, "MEDUSA_EMAIL": "admin@omnisync.test", "MEDUSA_PASSWORD": MEDUSA_PASSWORD},
+        base_url="https://medusa.example.test",
+        secrets=(MEDUSA_KEY, MEDUSA_PASSWORD),
+        variants=True,
+        auth_variants={
+            "secret-key": {},
+            "jwt": {"api_key_env": None, "email_env": "MEDUSA_EMAIL", "password_env": "MEDUSA_PASSWORD"},
+        },
+        wrong_secret_env={"MEDUSA_API_KEY": "sk_CANARYwrong7d3f9a1b5c2e8d4f6a0b9c7e5d3f1a",
+                          "MEDUSA_PASSWORD": "CANARYwrongpass3a9f5c1e7b2d8a4f"},
+        known_gaps={
+            "test_reads_every_listing_across_pages":
+                "Medusa's variant list cannot carry a product's variants (a real Medusa 2.21.2 silently "
+                "leaves `product.variants.id` out), so the adapter reads each page's products (title, "
+                "description, variant count) with GET /admin/products, 100 ids a request: up to 3 reads "
+                "per page of 200 variants, over the suite's budget of pages + 4; the values read across "
+                "pages are checked in tests/test_medusa_fake.py",
+            "test_401_refreshes_the_token_once":
+                "this case uses a secret API key (sk_), which does not expire and has no refresh flow "
+                "(self-hosted.md 2: a key is revoked, not renewed); the e-mail/password flavour logs in "
+                "again once after a 401, asserted in tests/test_medusa_fake.py",
+            "test_the_fake_refuses_an_oversized_batch_like_the_vendor":
+                "Medusa has no item limit on its batch routes: it limits their body to 2 MB "
+                "(DEFAULT_BATCH_ENDPOINTS_SIZE_LIMIT, a 413 in bytes, with no item count to name) and does "
+                "not cap `limit` (self-hosted.md 2, pitfall 11); the adapter caps its own batches at "
+                "max_write_batch (at most 1000)",
+            "test_every_recorded_request_conforms":
+                "Medusa publishes an OpenAPI file of its Admin API (docs.medusajs.com/api/admin, "
+                "\"Download Full Reference\"), but it is not in ../shared/specs (specs/README.md lists none "
+                "for Medusa), so there is nothing to load here. The adapter's requests are answered by a "
+                "real Medusa 2.21.2 in tests/e2e, whose route validators refuse unknown query parameters "
+                "and body keys; tests/fakes/medusa.py runs those checks (strict parameters and batch-body "
+                "keys, JSON-number amounts) on every request",
+            "test_a_wrong_request_is_caught":
+                "no Medusa spec in ../shared/specs to catch a wrong request with (see "
+                "test_every_recorded_request_conforms); tests/test_medusa_fake.py shows the fake refuses "
+                "an unknown parameter, body key or a string amount as Medusa's validators do",
         },
     ),
 }

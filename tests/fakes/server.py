@@ -38,6 +38,8 @@ FAKES: dict[str, str] = {
     "bigcommerce": "tests.fakes.bigcommerce:BigCommerceFake",
     "ecwid": "tests.fakes.ecwid:EcwidFake",
     "shopify": "tests.fakes.shopify:ShopifyFake",
+    "vendure": "tests.fakes.vendure:VendureFake",
+    "medusa": "tests.fakes.medusa:MedusaFake",
 }
 
 

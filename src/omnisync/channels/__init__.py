@@ -19,6 +19,8 @@ REGISTRY: dict[str, str] = {
     "feed": "omnisync.channels.feed:FeedChannel",
     "woocommerce": "omnisync.channels.woocommerce:WooCommerceChannel",
     "bigcommerce": "omnisync.channels.bigcommerce:BigCommerceChannel",
+    "vendure": "omnisync.channels.vendure:VendureChannel",
+    "medusa": "omnisync.channels.medusa:MedusaChannel",
     "ecwid": "omnisync.channels.ecwid:EcwidChannel",
     "shopify": "omnisync.channels.shopify:ShopifyChannel",
 }

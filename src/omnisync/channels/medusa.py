@@ -1,0 +1,657 @@
+"""``type = "medusa"``: a self-hosted Medusa v2 store, through its Admin REST API.
+
+Config (``[channels.NAME]``)::
+
+    base_url = "https://api.shop.example.com"   # the Medusa server (where /admin and /auth live)
+    api_key_env = "MEDUSA_API_KEY"               # a secret API key (sk_...) ...
+    # email_env = "MEDUSA_EMAIL"                 # ... or an admin user's e-mail + password (JWT)
+    # password_env = "MEDUSA_PASSWORD"
+    # locations = { "sloc_01..." = ["warehouse"] }   # stock location id -> catalog locations
+
+Mapping (a SKU is one product variant; omnisync updates variants that exist, it does not create
+products):
+
+* ``price`` is the variant's price in the channel's currency (``currency``, else the store's
+  default currency) without price rules or quantity tiers, a decimal in major units both ways,
+  exact (sent as a JSON number written digit for digit, read as ``Decimal``; never a float).
+  Medusa replaces a variant's whole price set with the list it is sent, so omnisync sends every
+  price the variant has (ids, rules and all), with only its own currency's amount changed.
+* ``quantity`` is what the store can sell at a stock location: ``stocked_quantity -
+  reserved_quantity`` (reserved = ordered, not shipped yet) of the variant's inventory item;
+  omnisync writes ``stocked_quantity = quantity + reserved``. With ``locations`` each listed stock
+  location is ``quantity@<stock location id>``; without it the store's only stock location is plain
+  ``quantity`` (a store with several needs ``locations``). Variants that do not manage inventory,
+  or are kits of several inventory items, report no quantity and refuse stock writes.
+* ``description`` is the product's description (shared by its variants).
+* ``title``: for a product with one variant, the product's title; for a product with several
+  variants, the variant's own title (e.g. "Black / M"), leaving the product's title alone.
+
+Writes, per batch: product titles and descriptions in one ``POST /admin/products/batch`` (never
+with a ``variants`` list: Medusa deletes every variant such a list leaves out), then prices and
+variant titles with one ``POST /admin/products/{id}/variants/batch`` per product, then stock for
+every SKU in one ``POST /admin/inventory-items/location-levels/batch``. Medusa applies each call
+all-or-nothing; a refused one is split in halves (recursively) so only the SKUs it cannot take fail.
+A SKU whose product update failed is not written further, so a SKU never ends half-written with its
+stock changed. Afterwards omnisync reads the SKUs back: ``applied`` is what Medusa holds then (a
+200 that changed nothing shows up as a failure), and stock is what the stock call answered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pydantic import Field, model_validator
+
+from ..errors import AuthError, ChannelError, Kind, PermanentError, ResponseError
+from ..http import ApiClient, BasicAuth, OmnisyncAuth, Redactor, make_client
+from ..models import (
+    DESCRIPTION,
+    PRICE,
+    QUANTITY,
+    TITLE,
+    RemoteListing,
+    Value,
+    WriteItem,
+    WriteResult,
+    field_kind,
+    field_location,
+    frozen,
+    quantity_key,
+)
+from ..money import Money, MoneyError, is_currency
+from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
+
+PAGE_SIZE = 200  # variants per page (Medusa does not cap `limit`; this keeps answers small)
+SKU_CHUNK = 100  # SKUs per `?sku=` filter, keeping URLs short
+MAX_BATCH = 1000
+
+LEVEL = "inventory_items.inventory.location_levels"
+VARIANT_FIELDS = ",".join([
+    "id", "sku", "title", "product_id", "manage_inventory", "*prices",
+    "inventory_items.inventory_item_id", "inventory_items.required_quantity",
+    f"{LEVEL}.id", f"{LEVEL}.location_id", f"{LEVEL}.stocked_quantity", f"{LEVEL}.reserved_quantity",
+])
+PRODUCT_FIELDS = "id,title,description,variants.id"
+
+# Medusa answers these for a request it refused as a whole (nothing applied): split and retry.
+REFUSED = (Kind.PERMANENT, Kind.NOT_FOUND, Kind.CONFLICT)
+
+T = TypeVar("T")
+
+
+class MedusaConfig(ChannelConfig):
+    """``[channels.NAME]`` keys of a Medusa store."""
+
+    type: Literal["medusa"] = "medusa"
+    api_key_env: str | None = Field(default=None, min_length=1)
+    email_env: str | None = Field(default=None, min_length=1)
+    password_env: str | None = Field(default=None, min_length=1)
+    max_write_batch: int = Field(default=100, ge=1, le=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _auth_and_url(self) -> MedusaConfig:
+        if not self.base_url:
+            raise ValueError("base_url is required: the Medusa server, e.g. https://api.shop.example.com")
+        login = self.email_env is not None or self.password_env is not None
+        if self.api_key_env is not None and login:
+            raise ValueError("use either api_key_env or email_env + password_env, not both")
+        if self.api_key_env is None and (self.email_env is None or self.password_env is None):
+            raise ValueError("set api_key_env (a secret API key), or email_env and password_env")
+        if self.currency is not None and not is_currency(self.currency):
+            raise ValueError(f"currency {self.currency!r} is not an ISO 4217 code")
+        return self
+
+
+class MedusaLogin(OmnisyncAuth):
+    """An admin user's JWT: ``POST /auth/user/emailpass`` once, ``Authorization: Bearer`` after;
+    a 401 later (the token expired) logs in again once and resends once."""
+
+    requires_response_body = True
+
+    def __init__(self, login_url: str, email: str, password: str) -> None:
+        self.login_url = login_url
+        self.email = email
+        self.password = password
+        self.token: str | None = None
+        self._redactor: Redactor | None = None
+
+    def secret_values(self) -> list[str]:
+        return [self.password] + ([self.token] if self.token else [])
+
+    def attach(self, redactor: Redactor) -> None:
+        super().attach(redactor)
+        self._redactor = redactor
+
+    def _login(self) -> httpx.Request:
+        body = json.dumps({"email": self.email, "password": self.password}).encode()
+        return httpx.Request("POST", self.login_url, content=body,
+                             headers={"Content-Type": "application/json", "Accept": "application/json"})
+
+    def _take(self, response: httpx.Response) -> None:
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = {}
+        if response.status_code != 200:
+            message = body.get("message") if isinstance(body, dict) else None
+            raise AuthError(f"login failed: {message or 'Medusa refused the e-mail and password'}",
+                            status=response.status_code)
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ResponseError("login failed: Medusa's answer has no token")
+        if self._redactor is not None:
+            self._redactor.add(token)
+        self.token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        fresh = False
+        if self.token is None:
+            self._take((yield self._login()))
+            fresh = True
+        used = self.token
+        request.headers["Authorization"] = f"Bearer {used}"
+        response = yield request
+        if response.status_code == 401 and not fresh:
+            if self.token == used:
+                self._take((yield self._login()))
+            request.headers["Authorization"] = f"Bearer {self.token}"
+            yield request
+
+
+@dataclass
+class _Shop:
+    currency: str  # ISO code, upper case (omnisync's); Medusa's is lower case
+    locations: dict[str, str]  # stock location id -> name
+    stock_keys: dict[str, str]  # field key -> stock location id
+    stock_note: str | None = None  # why the store has no stock field
+
+
+@dataclass
+class _Ref:
+    """Where a SKU lives in Medusa, as last read."""
+
+    variant_id: str
+    product_id: str
+    single: bool
+    prices: list[dict[str, Any]] = field(default_factory=list)  # the variant's whole price set
+    inventory_item_id: str | None = None
+    levels: dict[str, int] = field(default_factory=dict)  # location id -> reserved (level exists)
+    stock_problem: str | None = None
+
+
+@dataclass
+class _Pending:
+    item: WriteItem
+    ref: _Ref
+    product: dict[str, Any] = field(default_factory=dict)
+    variant: dict[str, Any] = field(default_factory=dict)
+    levels: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # ("create"|"update", level)
+    error: str | None = None
+    kind: str = Kind.PERMANENT.value
+    stock: dict[str, int] = field(default_factory=dict)  # field key -> quantity Medusa answered
+
+
+class MedusaChannel(BaseChannel):
+    """The Medusa v2 adapter. See the module docstring for the mapping."""
+
+    Config = MedusaConfig
+
+    def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
+        super().__init__(cfg, ctx)
+        if not isinstance(cfg, MedusaConfig):
+            cfg = MedusaConfig.model_validate(cfg.model_dump())
+        self.cfg: MedusaConfig = cfg
+        self.capabilities = Capabilities(
+            fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
+            read_page_size=PAGE_SIZE,
+            max_write_batch=cfg.max_write_batch,
+            compare_and_set=False,  # location levels take absolute quantities, no expected value
+            changed_since=False,  # a reservation or shipment does not move the variant's updated_at
+            create=False,  # omnisync updates existing variants; products are made in Medusa
+            multi_location=True,
+            idempotency_keys=False,
+        )
+        self._client: ApiClient | None = None
+        self._shop: _Shop | None = None
+        self._refs: dict[str, _Ref] = {}
+
+    # -- transport -----------------------------------------------------------------------------
+    @property
+    def client(self) -> ApiClient:
+        if self._client is None:
+            auth: OmnisyncAuth
+            if self.cfg.api_key_env:
+                auth = BasicAuth(self.ctx.secret(self.cfg, "api_key_env"), "")
+            else:
+                auth = MedusaLogin(f"{self.cfg.base_url}/auth/user/emailpass",
+                                   self.ctx.secret(self.cfg, "email_env"),
+                                   self.ctx.secret(self.cfg, "password_env"))
+            self._client = make_client(self.cfg, self.ctx, capabilities=self.capabilities,
+                                       auth=auth, default_base_url="")
+        return self._client
+
+    def _get(self, path: str, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        data, _ = self.client.get_json(path, params=list(params))
+        if not isinstance(data, dict):
+            raise ResponseError(f"GET {path}: the answer is not a JSON object", channel=self.name)
+        return data
+
+    def _post(self, path: str, body: Mapping[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
+        response = self.client.post(path, json=dict(body), idempotent=idempotent)
+        data = self.client.json(response)
+        if not isinstance(data, dict):
+            raise ResponseError(f"POST {path}: the answer is not a JSON object", channel=self.name)
+        return data
+
+    # -- the store -----------------------------------------------------------------------------
+    def shop(self) -> _Shop:
+        if self._shop is None:
+            stores = self._get("admin/stores", [("fields", "id,name,supported_currencies.*")]).get("stores")
+            if not isinstance(stores, list) or not stores or not isinstance(stores[0], dict):
+                raise ResponseError("Medusa did not describe its store", channel=self.name)
+            supported = [c for c in stores[0].get("supported_currencies") or [] if isinstance(c, dict)]
+            codes = {str(c.get("currency_code", "")).upper() for c in supported}
+            default = next((str(c.get("currency_code", "")).upper() for c in supported if c.get("is_default")),
+                           None)
+            currency = self.cfg.currency or default
+            if not currency:
+                raise PermanentError("the store has no default currency; set currency in channels.toml",
+                                     channel=self.name)
+            if currency not in codes:
+                raise PermanentError(f"the store does not support {currency} (it has "
+                                     f"{', '.join(sorted(codes)) or 'none'}); add it in Medusa or "
+                                     "change currency in channels.toml", channel=self.name)
+            got = self._get("admin/stock-locations", [("fields", "id,name"), ("limit", "1000")])
+            locations = {str(loc["id"]): str(loc.get("name", "")) for loc in got.get("stock_locations") or []
+                         if isinstance(loc, dict) and loc.get("id")}
+            have = ", ".join(f"{k} ({v})" for k, v in locations.items()) or "none"
+            note = None
+            if self.cfg.locations:
+                unknown = [loc for loc in self.cfg.locations if loc not in locations]
+                if unknown:
+                    raise PermanentError(f"locations names stock location(s) {', '.join(unknown)}, which "
+                                         f"this store does not have (it has: {have})", channel=self.name)
+                keys = {quantity_key(loc): loc for loc in self.cfg.locations}
+            elif len(locations) == 1:
+                keys = {QUANTITY: next(iter(locations))}
+            elif not locations:
+                keys, note = {}, "the store has no stock location; create one in Medusa"
+            else:
+                raise PermanentError(f"the store has {len(locations)} stock locations ({have}): say "
+                                     "which catalog locations feed each with `locations` in "
+                                     "channels.toml", channel=self.name)
+            self._shop = _Shop(currency, locations, keys, note)
+        return self._shop
+
+    # -- reading -------------------------------------------------------------------------------
+    def _variant_pages(self, skus: Sequence[str] | None) -> Iterator[list[dict[str, Any]]]:
+        chunks: list[list[str] | None] = (
+            [None] if skus is None else [list(skus[i:i + SKU_CHUNK]) for i in range(0, len(skus), SKU_CHUNK)])
+        for chunk in chunks:
+            offset = 0
+            while True:
+                params = [("fields", VARIANT_FIELDS), ("limit", str(PAGE_SIZE)), ("offset", str(offset)),
+                          ("order", "id")]
+                if chunk is not None:
+                    params += [("sku", s) for s in chunk]
+                page = self._get("admin/product-variants", params)
+                items = page.get("variants")
+                if not isinstance(items, list):
+                    raise ResponseError("Medusa's variant list has no variants", channel=self.name)
+                yield [v for v in items if isinstance(v, dict)]
+                offset += len(items)
+                count = page.get("count")
+                if not items or not isinstance(count, int) or offset >= count:
+                    break
+
+    def _products(self, ids: Collection[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), SKU_CHUNK):
+            part = ordered[i:i + SKU_CHUNK]
+            got = self._get("admin/products", [("fields", PRODUCT_FIELDS), ("limit", str(len(part)))]
+                            + [("id", pid) for pid in part])
+            for p in got.get("products") or []:
+                if isinstance(p, dict) and p.get("id"):
+                    out[str(p["id"])] = p
+        return out
+
+    def _fetch(self, skus: Sequence[str] | None) -> dict[str, tuple[_Ref, dict[str, Value]]]:
+        shop = self.shop()
+        out: dict[str, tuple[_Ref, dict[str, Value]]] = {}
+        for page in self._variant_pages(skus):
+            products = self._products({str(v.get("product_id")) for v in page if v.get("product_id")})
+            for v in page:
+                sku = v.get("sku")
+                if isinstance(sku, str) and sku:
+                    out[sku] = self._decode(v, products.get(str(v.get("product_id"))) or {}, shop)
+        return out
+
+    def read(self, skus: Collection[str] | None = None,
+             since: datetime | None = None) -> Iterator[RemoteListing]:
+        """Every variant with a SKU (or only ``skus``); ``since`` is ignored (see capabilities)."""
+        wanted = sorted({s for s in skus if s}) if skus is not None else None
+        if wanted == []:
+            return
+        found = self._fetch(wanted)
+        for sku in sorted(found):
+            ref, values = found[sku]
+            self._refs[sku] = ref
+            yield RemoteListing(sku, frozen(values), remote_id=ref.variant_id,
+                                extra=frozen({"variant_id": ref.variant_id, "product_id": ref.product_id,
+                                              "single": ref.single}))
+
+    def _decode(self, v: Mapping[str, Any], product: Mapping[str, Any],
+                shop: _Shop) -> tuple[_Ref, dict[str, Value]]:
+        sku = str(v.get("sku"))
+        variants = product.get("variants")
+        single = isinstance(variants, list) and len(variants) == 1
+        prices = [dict(p) for p in v.get("prices") or [] if isinstance(p, dict)]
+        ref = _Ref(str(v.get("id")), str(v.get("product_id")), single, prices=prices)
+        values: dict[str, Value] = {}
+        links = [i for i in v.get("inventory_items") or [] if isinstance(i, dict)]
+        if not v.get("manage_inventory"):
+            ref.stock_problem = "the variant does not manage inventory in Medusa (manage_inventory is off)"
+        elif len(links) != 1 or links[0].get("required_quantity") not in (1, None):
+            ref.stock_problem = "the variant is a kit of several inventory items; omnisync leaves its stock alone"
+        elif shop.stock_note:
+            ref.stock_problem = shop.stock_note
+        else:
+            ref.inventory_item_id = str(links[0].get("inventory_item_id"))
+            levels: dict[str, tuple[int, int]] = {}
+            for lv in ((links[0].get("inventory") or {}).get("location_levels") or []):
+                try:
+                    levels[str(lv["location_id"])] = (int(lv["stocked_quantity"]), int(lv["reserved_quantity"]))
+                except (KeyError, TypeError, ValueError):
+                    raise ResponseError(f"Medusa sent a malformed stock level for {sku}",
+                                        channel=self.name) from None
+            ref.levels = {loc: reserved for loc, (_, reserved) in levels.items()}
+            for key, loc in shop.stock_keys.items():
+                stocked, reserved = levels.get(loc, (0, 0))
+                values[key] = stocked - reserved
+        price = self._base_price(prices, shop.currency)
+        if price is not None:
+            try:
+                values[PRICE] = Money.parse(_decimal(price.get("amount")), shop.currency)
+            except (MoneyError, TypeError, ValueError) as exc:
+                self.ctx.log(f"{self.name}: price of {sku} not understood: {exc}")
+        title = product.get("title") if single else v.get("title")
+        if isinstance(title, str):
+            values[TITLE] = title
+        description = product.get("description")
+        values[DESCRIPTION] = description if isinstance(description, str) else ""
+        return ref, values
+
+    @staticmethod
+    def _base_price(prices: Sequence[Mapping[str, Any]], currency: str) -> Mapping[str, Any] | None:
+        """The variant's plain price in ``currency``: no price rules, no quantity tiers."""
+        for p in prices:
+            if (str(p.get("currency_code", "")).upper() == currency and not p.get("rules")
+                    and p.get("min_quantity") is None and p.get("max_quantity") is None):
+                return p
+        return None
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
+        limit = self.capabilities.max_write_batch
+        if len(batch) > limit:  # one round per max_write_batch SKUs; one result per item, in order
+            return [r for start in range(0, len(batch), limit) for r in self.write(batch[start:start + limit])]
+        shop = self.shop()
+        missing = [it.sku for it in batch if it.sku not in self._refs]
+        if missing:
+            for _ in self.read(missing):
+                pass
+        results: dict[str, WriteResult] = {}
+        pending: list[_Pending] = []
+        for item in batch:
+            if item.sku in results or any(p.item.sku == item.sku for p in pending):
+                results[item.sku] = WriteResult.failure(item.sku, "the SKU is twice in one batch")
+                continue
+            ref = self._refs.get(item.sku)
+            if ref is None:
+                results[item.sku] = WriteResult.failure(
+                    item.sku, "no variant has this SKU in the Medusa store; create the product and its "
+                    "variant in Medusa first (omnisync updates existing listings)", Kind.NOT_FOUND.value)
+                continue
+            p = self._prepare(item, ref, shop)
+            if p.error is not None:
+                results[item.sku] = WriteResult.failure(item.sku, p.error, p.kind)
+            else:
+                pending.append(p)
+        _check_shared_products(pending)
+
+        self._write_products([p for p in pending if p.error is None and p.product])
+        by_product: dict[str, list[_Pending]] = {}
+        for p in pending:
+            if p.error is None and p.variant:
+                by_product.setdefault(p.ref.product_id, []).append(p)
+        for pid, group in by_product.items():
+            self._write_variants(pid, group)
+        self._write_stock([p for p in pending if p.error is None and p.levels])
+
+        # read back what Medusa holds now: a 200 that changed nothing must not pass as applied
+        done = [p for p in pending if p.error is None]
+        now = self._fetch([p.item.sku for p in done]) if done else {}
+        for p in pending:
+            sku = p.item.sku
+            if p.error is not None:
+                results[sku] = WriteResult.failure(sku, p.error, p.kind)
+                continue
+            if sku not in now:
+                results[sku] = WriteResult.failure(sku, "the variant is gone from Medusa after the write",
+                                                   Kind.NOT_FOUND.value)
+                continue
+            ref, values = now[sku]
+            self._refs[sku] = ref
+            values.update(p.stock)
+            results[sku] = WriteResult.success(sku, {k: values[k] for k in p.item.values if k in values})
+        return [results.get(it.sku) or WriteResult.failure(it.sku, "not written") for it in batch]
+
+    def _prepare(self, item: WriteItem, ref: _Ref, shop: _Shop) -> _Pending:
+        p = _Pending(item, ref)
+        for key, value in item.values.items():
+            kind = field_kind(key)
+            if kind == QUANTITY:
+                loc = shop.stock_keys.get(key)
+                if ref.stock_problem:
+                    p.error = f"{key}: {ref.stock_problem}"
+                    return p
+                if loc is None:
+                    where = field_location(key) or "a single stock location"
+                    p.error = f"{key}: {where} is not a stock location this channel writes"
+                    return p
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    p.error = f"{key}: {value!r} is not a quantity"
+                    return p
+                level = {"inventory_item_id": ref.inventory_item_id, "location_id": loc}
+                if loc in ref.levels:
+                    p.levels.append(("update", {**level, "stocked_quantity": value + ref.levels[loc]}))
+                else:
+                    p.levels.append(("create", {**level, "stocked_quantity": value}))
+            elif kind == PRICE:
+                if not isinstance(value, Money):
+                    p.error = f"price: {value!r} is not money"
+                    return p
+                if value.currency != shop.currency:
+                    p.error = f"price is in {value.currency}, this channel sells in {shop.currency}"
+                    return p
+                p.variant["prices"] = _price_set(ref.prices, shop.currency, value.amount)
+            elif kind == TITLE:
+                if not isinstance(value, str) or not value.strip():
+                    p.error = "title: Medusa needs a non-empty title"
+                    return p
+                if ref.single:
+                    p.product["title"] = value
+                else:
+                    p.variant["title"] = value
+            elif kind == DESCRIPTION:
+                if not isinstance(value, str):
+                    p.error = f"description: {value!r} is not text"
+                    return p
+                p.product["description"] = value
+            else:
+                p.error = f"cannot write {key}"
+                return p
+        return p
+
+    def _write_products(self, pending: Sequence[_Pending]) -> None:
+        merged: dict[str, dict[str, Any]] = {}
+        owners: dict[str, list[_Pending]] = {}
+        for p in pending:
+            merged.setdefault(p.ref.product_id, {}).update(p.product)
+            owners.setdefault(p.ref.product_id, []).append(p)
+        ids = list(merged)
+        if not ids:
+            return
+        updates = [{"id": pid, **merged[pid]} for pid in ids]
+        for u in updates:
+            # Never a `variants` key here: Medusa would delete every variant the list leaves out.
+            assert "variants" not in u, "refusing to send a variants list to /admin/products/batch"
+        failed = self._bisect(updates, lambda part: self._post("admin/products/batch", {"update": part}))
+        for i, message in failed.items():
+            for p in owners[ids[i]]:
+                p.error = f"Medusa refused the product update: {message}"
+
+    def _write_variants(self, product_id: str, group: Sequence[_Pending]) -> None:
+        updates = [{"id": p.ref.variant_id, **p.variant} for p in group]
+        failed = self._bisect(updates, lambda part: self._post(
+            f"admin/products/{product_id}/variants/batch", {"update": part}))
+        for i, message in failed.items():
+            group[i].error = f"Medusa refused the variant update: {message}"
+
+    def _write_stock(self, pending: Sequence[_Pending]) -> None:
+        answers: list[dict[str, Any]] = []
+
+        def send(part: list[_Pending]) -> None:
+            body: dict[str, list[dict[str, Any]]] = {"create": [], "update": []}
+            for p in part:
+                for op, level in p.levels:
+                    body[op].append(level)
+            # a level created twice fails the second time: only pure updates are safe to resend
+            data = self._post("admin/inventory-items/location-levels/batch", body,
+                              idempotent=not body["create"])
+            for key in ("created", "updated"):
+                answers.extend(lv for lv in data.get(key) or [] if isinstance(lv, dict))
+
+        failed = self._bisect(list(pending), send)
+        for i, message in failed.items():
+            pending[i].error = f"Medusa refused the stock update: {message}"
+        got: dict[tuple[str, str], int] = {}
+        for lv in answers:
+            try:
+                got[(str(lv["inventory_item_id"]), str(lv["location_id"]))] = (
+                    int(lv["stocked_quantity"]) - int(lv.get("reserved_quantity") or 0))
+            except (KeyError, TypeError, ValueError):
+                raise ResponseError("Medusa answered the stock update with a malformed level",
+                                    channel=self.name) from None
+        stock_keys = self.shop().stock_keys
+        for p in pending:
+            if p.error is None:
+                for key, loc in stock_keys.items():
+                    q = got.get((str(p.ref.inventory_item_id), loc))
+                    if q is not None and key in p.item.values:
+                        p.stock[key] = q
+
+    def _bisect(self, units: list[T], send: Callable[[list[T]], Any]) -> dict[int, str]:
+        """Send ``units`` in one call; when Medusa refuses it (nothing applied), send each half
+        again, down to single units. Returns index -> Medusa's reason for the units it refused."""
+        failed: dict[int, str] = {}
+
+        def go(lo: int, hi: int) -> None:
+            try:
+                send(units[lo:hi])
+            except ChannelError as exc:
+                if exc.kind not in REFUSED or isinstance(exc, ResponseError):
+                    raise
+                if hi - lo == 1:
+                    failed[lo] = _reason(exc, self.name)
+                    return
+                if lo == 0 and hi == len(units):
+                    self.ctx.log(f"{self.name}: Medusa refused a batch of {hi - lo} "
+                                 f"({_reason(exc, self.name)}); splitting it to find what it cannot take")
+                mid = (lo + hi) // 2
+                go(lo, mid)
+                go(mid, hi)
+
+        if units:
+            go(0, len(units))
+        return failed
+
+    # -- the rest ------------------------------------------------------------------------------
+    def check(self) -> str:
+        self._shop = None  # ask the server now: a cached answer says nothing about reachability
+        shop = self.shop()
+        where = ", ".join(f"{k} = {v} ({shop.locations.get(v, '?')})" for k, v in shop.stock_keys.items())
+        return f"Medusa {self.cfg.base_url}: sells in {shop.currency}; {where or shop.stock_note or 'no stock'}"
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _check_shared_products(pending: Sequence[_Pending]) -> None:
+    """Variants of one product share its description: refuse contradicting SKUs of a batch."""
+    wants: dict[str, dict[str, set[str]]] = {}
+    for p in pending:
+        if p.error is None and "description" in p.product:
+            wants.setdefault(p.ref.product_id, {}).setdefault(p.product["description"], set()).add(p.item.sku)
+    for pid, options in wants.items():
+        if len(options) > 1:
+            skus = sorted(s for group in options.values() for s in group)
+            for p in pending:
+                if p.ref.product_id == pid and p.item.sku in skus:
+                    p.error = (f"description: SKUs {', '.join(skus)} are variants of one Medusa product, "
+                               "which has one description, but the catalog gives them different ones; "
+                               "make them equal")
+
+
+def _price_set(prices: Sequence[Mapping[str, Any]], currency: str, amount: Decimal) -> list[dict[str, Any]]:
+    """The variant's whole price set with the plain ``currency`` price set to ``amount``.
+
+    Medusa replaces the set with what it is sent, so every other price goes along unchanged."""
+    out: list[dict[str, Any]] = []
+    replaced = False
+    for p in prices:
+        entry: dict[str, Any] = {"currency_code": p.get("currency_code"), "amount": _decimal(p.get("amount"))}
+        if p.get("id"):
+            entry["id"] = p["id"]
+        for k in ("min_quantity", "max_quantity"):
+            if p.get(k) is not None:
+                entry[k] = p[k]
+        if p.get("rules"):
+            entry["rules"] = p["rules"]
+        plain = (str(p.get("currency_code", "")).upper() == currency and not p.get("rules")
+                 and p.get("min_quantity") is None and p.get("max_quantity") is None)
+        if plain and not replaced:
+            entry["amount"] = amount
+            replaced = True
+        out.append(entry)
+    if not replaced:
+        out.append({"currency_code": currency.lower(), "amount": amount})
+    return out
+
+
+def _decimal(value: Any) -> Decimal:
+    """An amount from Medusa (a JSON number read as Decimal/int, or a numeric string)."""
+    if isinstance(value, (bool, float)):
+        raise TypeError("an amount must not be a float")
+    if isinstance(value, (int, Decimal)):
+        return Decimal(value)
+    if isinstance(value, str):
+        return Decimal(value.strip())
+    raise TypeError(f"{value!r} is not an amount")
+
+
+def _reason(exc: ChannelError, channel: str) -> str:
+    text = str(exc)
+    return text[len(channel) + 2:] if text.startswith(f"{channel}: ") else text
+
+
+_: type[Channel] = MedusaChannel
