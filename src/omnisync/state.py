@@ -206,7 +206,9 @@ class State:
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self._mutex = threading.RLock()
-        if not readonly:
+        # Even a reader brings an older state.db's schema up to date (schema only, no data), so
+        # `plan` and `status` work after an upgrade before the first `push`.
+        if migrations.pending(sqlite_utils.Database(self.conn)):
             migrations.apply(sqlite_utils.Database(self.conn))
 
     def close(self) -> None:
