@@ -203,6 +203,13 @@ def _flags(quiet: bool, verbose: bool) -> None:
     G.verbose = G.verbose or verbose
 
 
+def _env(config: Resolved) -> dict[str, str]:
+    """The environment secrets come from (plus the OS keyring when the config names a service)."""
+    from .config import secret_env
+
+    return secret_env(config._config, os.environ)
+
+
 def _engine(config: Resolved, progress: Any = None) -> Any:
     from .engine import Engine
 
@@ -210,7 +217,7 @@ def _engine(config: Resolved, progress: Any = None) -> Any:
         if G.verbose:
             G.err.print(message, markup=False)
 
-    return Engine(config, env=os.environ, log=log, verbose=G.verbose, progress=progress)
+    return Engine(config, env=_env(config), log=log, verbose=G.verbose, progress=progress)
 
 
 @contextmanager
@@ -392,7 +399,7 @@ def channels(
         worst = 0
         cfgs = list(config.channels.values())
         if check:
-            check_secrets(config, os.environ, [c.name for c in cfgs if c.enabled])
+            check_secrets(config, engine.env, [c.name for c in cfgs if c.enabled])
         for cfg in cfgs:
             row: dict[str, Any] = {"channel": cfg.name, "type": cfg.type, "enabled": cfg.enabled}
             if check and cfg.enabled:

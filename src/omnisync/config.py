@@ -52,7 +52,7 @@ KeyPath = tuple[str | int, ...]
 
 DEFAULT_CATALOG = "catalog.db"
 DEFAULT_STATE = "state.db"
-TOP_LEVEL_KEYS = ("catalog", "state", "channels")
+TOP_LEVEL_KEYS = ("catalog", "state", "keyring_service", "channels")
 EXAMPLE_FILE = "channels.toml.example"
 
 # Words that make a key look like a secret. A key equal to one, or ending in "_<word>" / "-<word>",
@@ -441,6 +441,9 @@ class Config:
     state: Path
     channels: dict[str, ChannelConfig]
     locator: KeyLocator = field(default_factory=KeyLocator, repr=False, compare=False)
+    # When set, a secret whose environment variable is unset or empty is looked up in the OS
+    # keyring under (keyring_service, that variable's name).
+    keyring_service: str | None = None
 
     @property
     def config_dir(self) -> Path:
@@ -690,6 +693,12 @@ class _Loader:
                                  f" (top-level keys: {', '.join(TOP_LEVEL_KEYS)})")
         catalog = self.path_value(doc, "catalog", DEFAULT_CATALOG, path.parent)
         state = self.path_value(doc, "state", DEFAULT_STATE, path.parent)
+        keyring_service = doc.get("keyring_service")
+        if keyring_service is not None and (not isinstance(keyring_service, str)
+                                            or not keyring_service.strip()):
+            self.add(("keyring_service",), "should be the keyring service name (a string such as "
+                                           "\"omnisync\")")
+            keyring_service = None
         channels: dict[str, ChannelConfig] = {}
         raw = doc.get("channels")
         if raw is None or raw == {}:
@@ -706,7 +715,7 @@ class _Loader:
             raise ConfigProblems(self.file, self.problems)
         assert catalog is not None and state is not None
         return Config(path=path, catalog=catalog, state=state, channels=channels,
-                      locator=self.locator)
+                      locator=self.locator, keyring_service=keyring_service)
 
     def path_value(self, doc: Mapping[str, Any], key: str, default: str, base: Path) -> Path | None:
         value = doc.get(key, default)
@@ -872,12 +881,45 @@ def check_secrets(config: Config, env: Mapping[str, str],
                 continue
             state = "is empty" if var in env else "is not set"
             key_path = ("channels", cfg.name, key)
+            where = (f" and the keyring (service {config.keyring_service!r}) has no {var}"
+                     if config.keyring_service else "")
             problems.append(Problem(
                 config.locator.line(key_path), dotted(key_path),
-                f"environment variable {var} {state}: export {var} with the secret before running "
-                "omnisync"))
+                f"environment variable {var} {state}{where}: export {var} with the secret before "
+                "running omnisync" + (", or store it in the keyring" if config.keyring_service else "")))
     if problems:
         raise ConfigProblems(str(config.path), problems)
+
+
+def secret_env(config: Config, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment adapters read secrets from: ``env``, plus, when the config sets
+    ``keyring_service``, each secret variable that is unset or empty there, looked up in the OS
+    keyring under (service, variable name). Values stay in memory; none is ever shown."""
+    out = dict(env)
+    service = config.keyring_service
+    if not service:
+        return out
+    wanted = sorted({var for cfg in config.channels.values() if cfg.enabled
+                     for var in cfg.secret_fields().values() if not out.get(var, "").strip()})
+    if not wanted:
+        return out
+    line = config.locator.line(("keyring_service",))
+    try:
+        import keyring
+        from keyring.errors import KeyringError
+    except ImportError:
+        raise ConfigError("keyring_service is set but the keyring package is not installed: "
+                          "pip install 'omnisync[keyring]'", file=str(config.path), line=line,
+                          field="keyring_service") from None
+    for var in wanted:
+        try:
+            value = keyring.get_password(service, var)
+        except KeyringError as exc:
+            raise ConfigError(f"the OS keyring could not be read for {var} ({type(exc).__name__})",
+                              file=str(config.path), line=line, field="keyring_service") from None
+        if value:
+            out[var] = value
+    return out
 
 
 def insecure_permissions_warning(path: Path, config: Config) -> str | None:
