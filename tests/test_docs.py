@@ -64,3 +64,13 @@ def test_readme_names_every_validate_rule_set() -> None:
     section = README[README.index("## Use in CI"):README.index("## The catalog")]
     for name in RULE_SETS:
         assert name in section, name
+
+
+def test_every_channel_type_states_its_capabilities_offline(tmp_path: Path) -> None:
+    """`omnisync validate` needs each channel's capabilities without connecting or secrets."""
+    target = tmp_path / "channels.toml"
+    shutil.copy(REPO / "channels.toml.example", target)
+    config = load_config(target, env={})
+    for cfg in config.channels.values():
+        caps = channels.load(cfg.type).capabilities_for(cfg)
+        assert caps.fields and caps.max_write_batch >= 1 and caps.read_page_size >= 1, cfg.type

@@ -207,19 +207,24 @@ class MedusaChannel(BaseChannel):
         if not isinstance(cfg, MedusaConfig):
             cfg = MedusaConfig.model_validate(cfg.model_dump())
         self.cfg: MedusaConfig = cfg
-        self.capabilities = Capabilities(
+        self.capabilities = self.capabilities_for(cfg)
+        self._client: ApiClient | None = None
+        self._shop: _Shop | None = None
+        self._refs: dict[str, _Ref] = {}
+
+    @classmethod
+    def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
+        max_batch = getattr(cfg, "max_write_batch", None) or MedusaConfig.model_fields["max_write_batch"].default
+        return Capabilities(
             fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
             read_page_size=PAGE_SIZE,
-            max_write_batch=cfg.max_write_batch,
+            max_write_batch=max_batch,
             compare_and_set=False,  # location levels take absolute quantities, no expected value
             changed_since=False,  # a reservation or shipment does not move the variant's updated_at
             create=False,  # omnisync updates existing variants; products are made in Medusa
             multi_location=True,
             idempotency_keys=False,
         )
-        self._client: ApiClient | None = None
-        self._shop: _Shop | None = None
-        self._refs: dict[str, _Ref] = {}
 
     # -- transport -----------------------------------------------------------------------------
     @property

@@ -225,20 +225,25 @@ class VendureChannel(BaseChannel):
         if not isinstance(cfg, VendureConfig):
             cfg = VendureConfig.model_validate(cfg.model_dump())
         self.cfg: VendureConfig = cfg
-        self.capabilities = Capabilities(
+        self.capabilities = self.capabilities_for(cfg)
+        self._client: ApiClient | None = None
+        self._auth: OmnisyncAuth | None = None
+        self._shop: _Shop | None = None
+        self._refs: dict[str, _Ref] = {}
+
+    @classmethod
+    def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
+        max_batch = getattr(cfg, "max_write_batch", None) or VendureConfig.model_fields["max_write_batch"].default
+        return Capabilities(
             fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
             read_page_size=PAGE_SIZE,
-            max_write_batch=cfg.max_write_batch,
+            max_write_batch=max_batch,
             compare_and_set=False,  # updateProductVariants sets absolute levels, no expected value
             changed_since=False,  # a sale moves stock without touching the variant's updatedAt
             create=False,  # omnisync updates existing variants; products are made in Vendure
             multi_location=True,
             idempotency_keys=False,
         )
-        self._client: ApiClient | None = None
-        self._auth: OmnisyncAuth | None = None
-        self._shop: _Shop | None = None
-        self._refs: dict[str, _Ref] = {}
 
     # -- transport -----------------------------------------------------------------------------
     @property
