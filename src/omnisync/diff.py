@@ -21,8 +21,11 @@ from typing import Any, Union
 
 from .channels.base import Capabilities
 from .models import (
+    DESCRIPTION,
     FIELD_KINDS,
+    PRICE,
     QUANTITY,
+    TITLE,
     Change,
     Listing,
     Product,
@@ -33,6 +36,7 @@ from .models import (
     field_kind,
     frozen,
 )
+from .money import Money
 from .rules import ChannelRules, Desired
 
 BaseKey = tuple[str, str]  # (sku, field key)
@@ -157,6 +161,7 @@ class Observed(Mapping[str, RemoteListing]):
         self._keep = frozenset(keep)
         self.desired = Desired(rules) if rules is not None and catalog is not None else None
         self._currency = rules.currency if rules is not None else None
+        self._name = rules.name if rules is not None else ""
 
     @classmethod
     def of(cls, mapping: Mapping[str, RemoteListing]) -> "Observed":
@@ -180,8 +185,21 @@ class Observed(Mapping[str, RemoteListing]):
         if self._currency and product.price.currency != self._currency:
             self.entries[sku] = r
             return
-        want = d.values(product)
+        # keyed by the catalog's own SKU string: one string per SKU however many channels
+        sku = product.sku
         have = r.values
+        if d.plain and len(have) == 4 and not (product.overrides
+                                               and self._name in product.overrides):
+            # the usual listing, compared field by field without building the wanted values
+            q = sum(product.stock.values())
+            if q < 0:
+                q = 0
+            if (have.get(QUANTITY, _ABSENT) == q and have.get(TITLE, _ABSENT) == product.title
+                    and have.get(PRICE, _ABSENT) == d.price(product.price)
+                    and have.get(DESCRIPTION, _ABSENT) == product.description):
+                self.entries[sku] = q
+                return
+        want = d.values(product)
         if have == want:
             q = want.get(QUANTITY)
             self.entries[sku] = q if d.single and type(q) is int else stock_values(have)
@@ -194,8 +212,40 @@ class Observed(Mapping[str, RemoteListing]):
 
     def update(self, listings: Iterable[RemoteListing]) -> None:
         add = self.add
+        d = self.desired
+        if d is None or not d.plain or self._keep or self._currency or self.catalog is None:
+            for r in listings:
+                add(r)
+            return
+        # :meth:`add` inlined for the usual listing (four fields, a catalog product without an
+        # override on this channel, equal to what the catalog wants): anything else goes to add
+        entries = self.entries
+        product_of = self.catalog.get
+        name = self._name
+        price_of = d.price
+        plain_price = d.plain_price
+        absent = _ABSENT
         for r in listings:
-            add(r)
+            product = product_of(r.sku)
+            have = r.values
+            if product is None or len(have) != 4 or (product.overrides
+                                                     and name in product.overrides):
+                add(r)
+                continue
+            q = sum(product.stock.values())
+            if q < 0:
+                q = 0
+            price = product.price if plain_price else price_of(product.price)
+            hp = have.get(PRICE, absent)
+            # Money's own equality, without its call: the same class, minor units and currency
+            if (have.get(QUANTITY, absent) == q and have.get(TITLE, absent) == product.title
+                    and (hp is price or (type(hp) is Money and type(price) is Money
+                                         and hp.minor == price.minor
+                                         and hp.currency == price.currency))
+                    and have.get(DESCRIPTION, absent) == product.description):
+                entries[product.sku] = q
+            else:
+                add(r)
 
     def assume_same(self, sku: str, values: Mapping[str, Value]) -> None:
         """Record, without reading it, that the channel holds ``values`` for ``sku``: exactly
@@ -417,7 +467,9 @@ def plan_channel(products: Iterable[Product], ch: ChannelInput) -> ChannelPlan:
 
 
 def _plan_channel(products: Sequence[Product], by_sku: Mapping[str, Product],
-                  ch: ChannelInput) -> ChannelPlan:
+                  ch: ChannelInput, moved: Collection[str] | None = None) -> ChannelPlan:
+    """``moved``, when known: the SKUs whose product in ``by_sku`` is not the very one in the
+    catalog ``ch.observed`` was built over (every other SKU's is)."""
     if ch.observed is None:
         return ChannelPlan(ch.name, error=ch.error or "not read")
     caps = ch.capabilities
@@ -438,7 +490,10 @@ def _plan_channel(products: Sequence[Product], by_sku: Mapping[str, Product],
         # only the others (held whole, moved by a sale, or not listed), in catalog order.
         todo: set[str] = set(by_sku.keys() - entries.keys())
         todo.update(s for s, e in entries.items() if type(e) is RemoteListing)
-        todo.update(s for s, p in by_sku.items() if p is not original.get(s))
+        if moved is not None:
+            todo.update(moved)
+        else:
+            todo.update(s for s, p in by_sku.items() if p is not original.get(s))
         todo &= by_sku.keys()
         unchanged = len(by_sku) - len(todo)
         products = [by_sku[s] for s in sorted(todo)]
@@ -497,7 +552,7 @@ def _plan_channel(products: Sequence[Product], by_sku: Mapping[str, Product],
                                        expected=frozen(expected)))
         else:
             unchanged += 1
-    unknown = tuple(sorted(s for s in entries if s not in by_sku))
+    unknown = tuple(sorted(entries.keys() - by_sku.keys()))
     return ChannelPlan(
         name,
         writes=tuple(writes),
@@ -527,5 +582,14 @@ def plan(products: Iterable[Product] | Mapping[str, Product],
                 and ch.observed.catalog is not by_sku:
             raise ValueError(f"{ch.name}: observed over another catalog than the plan's")
     sales, after = detect_sales(by_sku, channels)
-    ordered = [after[s] for s in sorted(after)]
-    return Plan(tuple(_plan_channel(ordered, after, ch) for ch in channels), sales, catalog=after)
+    # in catalog order, for the channels that visit every SKU (the others visit only the few
+    # SKUs not found equal while reading, and sort those themselves)
+    visit_all = any(ch.observed is not None and not (
+        isinstance(ch.observed, Observed) and ch.observed.catalog is not None
+        and not ch.rules.currency) for ch in channels)
+    ordered = [after[s] for s in sorted(after)] if visit_all else []
+    # detect_sales replaced exactly the products its sales took units from; every other SKU of
+    # ``after`` is the catalog's own product (and there are no others)
+    moved = {s.sku for s in sales}
+    return Plan(tuple(_plan_channel(ordered, after, ch, moved) for ch in channels), sales,
+                catalog=after)

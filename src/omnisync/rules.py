@@ -180,7 +180,7 @@ class Desired:
 
     __slots__ = ("rules", "name", "fields", "sources", "single", "want_qty", "want_price",
                  "want_title", "want_desc", "_stock", "_identity_stock", "_price", "_prices",
-                 "_title_t", "_desc_t", "values")
+                 "_title_t", "_desc_t", "values", "plain", "plain_price")
 
     def __init__(self, rules: ChannelRules) -> None:
         self.rules = rules
@@ -203,8 +203,14 @@ class Desired:
             pr.markup_percent == 0 and pr.add == 0 and pr.ending is None and pr.floor is None
             and pr.ceiling is None) else pr
         self._prices: dict[Money, Money] = {}
+        #: True when :meth:`price` returns the catalog price itself (no price rule)
+        self.plain_price = self._price is None
         self._title_t = rules.content.title_template or None
         self._desc_t = rules.content.description_template or None
+        #: True when :attr:`values` is the specialised one: for a product without an override on
+        #: this channel its values are exactly {quantity: max(sum of stock, 0), price:
+        #: :meth:`price`, title, description} (the planner compares listings to that directly).
+        self.plain = False
         #: ``values(product)``: the field values ``product`` should have on the channel, i.e.
         #: ``desired(product, rules).values`` (specialised for the usual rules: see _compile).
         self.values: Callable[[Product], dict[str, Value]] = self._compile()
@@ -219,6 +225,7 @@ class Desired:
         prices = self._prices
         price_of = self.price
         plain_price = self._price is None
+        self.plain = True
 
         def values(product: Product) -> dict[str, Value]:
             if product.overrides and name in product.overrides:
