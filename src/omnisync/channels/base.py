@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -257,6 +257,9 @@ def _guard(method: str, fn: Callable[..., Any], generator: bool) -> Callable[...
     return call
 
 
+_C = TypeVar("_C", bound=ChannelConfig)
+
+
 class BaseChannel:
     """Defaults for the optional parts of the protocol."""
 
@@ -280,6 +283,11 @@ class BaseChannel:
     @classmethod
     def from_config(cls, cfg: ChannelConfig, ctx: ChannelContext) -> "BaseChannel":
         return cls(cfg, ctx)
+
+    @staticmethod
+    def own_config(cfg: ChannelConfig, model: type[_C]) -> _C:
+        """``cfg`` as the adapter's own config model (validated again when built as the base)."""
+        return cfg if isinstance(cfg, model) else model.model_validate(cfg.model_dump())
 
     @classmethod
     def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:

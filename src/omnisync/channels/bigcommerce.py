@@ -193,9 +193,8 @@ class BigCommerceChannel(BaseChannel):
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        if not isinstance(cfg, BigCommerceConfig):
-            cfg = BigCommerceConfig.model_validate(cfg.model_dump())
-        self.cfg: BigCommerceConfig = cfg
+        self.cfg: BigCommerceConfig = self.own_config(cfg, BigCommerceConfig)
+        cfg = self.cfg
         self.capabilities = self.capabilities_for(cfg)
         self.currency: str = cfg.currency or ""
         token = ctx.secret(cfg, "access_token_env")

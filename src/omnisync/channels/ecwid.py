@@ -213,9 +213,8 @@ class EcwidChannel(BaseChannel):
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        if not isinstance(cfg, EcwidConfig):
-            cfg = EcwidConfig.model_validate(cfg.model_dump())
-        self.cfg: EcwidConfig = cfg
+        self.cfg: EcwidConfig = self.own_config(cfg, EcwidConfig)
+        cfg = self.cfg
         self.capabilities = self.capabilities_for(cfg)
         token = ctx.secret(cfg, "token_env").strip()
         auth: OmnisyncAuth = QueryAuth({"token": token}) if cfg.auth == "query" else bearer(token)

@@ -204,9 +204,8 @@ class MedusaChannel(BaseChannel):
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        if not isinstance(cfg, MedusaConfig):
-            cfg = MedusaConfig.model_validate(cfg.model_dump())
-        self.cfg: MedusaConfig = cfg
+        self.cfg: MedusaConfig = self.own_config(cfg, MedusaConfig)
+        cfg = self.cfg
         self.capabilities = self.capabilities_for(cfg)
         self._client: ApiClient | None = None
         self._shop: _Shop | None = None

@@ -552,9 +552,8 @@ class ShopifyChannel(BaseChannel):
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        if not isinstance(cfg, ShopifyConfig):
-            cfg = ShopifyConfig.model_validate(cfg.model_dump())
-        self.cfg: ShopifyConfig = cfg
+        self.cfg: ShopifyConfig = self.own_config(cfg, ShopifyConfig)
+        cfg = self.cfg
         self.capabilities = self.capabilities_for(cfg)
         self.version = cfg.api_version
         root = cfg.root_url

@@ -222,9 +222,8 @@ class VendureChannel(BaseChannel):
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        if not isinstance(cfg, VendureConfig):
-            cfg = VendureConfig.model_validate(cfg.model_dump())
-        self.cfg: VendureConfig = cfg
+        self.cfg: VendureConfig = self.own_config(cfg, VendureConfig)
+        cfg = self.cfg
         self.capabilities = self.capabilities_for(cfg)
         self._client: ApiClient | None = None
         self._auth: OmnisyncAuth | None = None

@@ -126,9 +126,8 @@ class WooCommerceChannel(BaseChannel):
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        if not isinstance(cfg, WooCommerceConfig):
-            cfg = WooCommerceConfig.model_validate(cfg.model_dump())
-        self.cfg: WooCommerceConfig = cfg
+        self.cfg: WooCommerceConfig = self.own_config(cfg, WooCommerceConfig)
+        cfg = self.cfg
         self.capabilities = self.capabilities_for(cfg)
         key = ctx.secret(cfg, "consumer_key_env")
         secret = ctx.secret(cfg, "consumer_secret_env")
