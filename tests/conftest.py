@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.workspace import CONFIG, CSV, Workspace
+
+# CI replays the same examples every run (a fuzz finding shows up locally, never as a flaky CI).
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
