@@ -38,9 +38,21 @@ if str(REPO) not in sys.path:
 
 FIELDS = ("quantity", "price", "title", "description")
 
-# SKUs one read-by-SKU request of the adapter carries, where it is fewer than its page size (the
-# pre-write read of a channel without compare-and-set is counted with it).
-LOOKUP_BATCH: dict[str, int] = {"woocommerce": 50, "shopify": 50, "bigcommerce": 100}
+# SKUs one read-by-SKU lookup of the adapter carries, where it is fewer than its page size, and
+# the requests one lookup takes (the pre-write read of a channel without compare-and-set, and a
+# read-back after writing, are counted with it).
+LOOKUP_BATCH: dict[str, tuple[int, str]] = {
+    "woocommerce": (50, "GET /products?sku=a,b,...: 50 SKUs keep the URL short"),
+    "shopify": (50, "productVariants(query: \"sku:a OR sku:b ...\"): 50 SKUs keep the search query "
+                    "short"),
+    "bigcommerce": (100, "sku:in filters are kept to 2,000 characters (URL length): 100 of the "
+                         "fake's SKUs"),
+    "medusa": (100, "GET /admin/product-variants?sku=a&sku=b...: 100 SKUs keep the URL short"),
+}
+LOOKUP_READS: dict[str, tuple[int, str]] = {
+    "medusa": (2, "a lookup of up to 100 SKUs reads the variants (?sku=...), then their products "
+                  "(title, description, variant count)"),
+}
 
 # Calls a vendor's protocol adds to every run or every write batch, with the reason. They are part
 # of that vendor's floor; the report names them.
@@ -64,20 +76,24 @@ WRITE_BATCH: dict[str, tuple[dict[str, int], str]] = {
     "shopify": ({"price": 80, "title": 80, "description": 80},
                 "prices and content: productVariantsBulkUpdate per product, 80 aliased per request "
                 "(Shopify's 1,000-point query cost)"),
+    "medusa": ({"price": 1},
+               "prices: one product per request (POST /admin/products/{id}/variants/batch); Medusa "
+               "has no cross-product price batch, and /admin/products/batch would delete every "
+               "variant its list leaves out. The fake's products have one variant each"),
 }
 # (SKUs from which the adapter reads in bulk, reads a bulk read takes): fewer than paged reads
 BULK_READ: dict[str, tuple[int, int, str]] = {
     "shopify": (10_000, 4, "bulkOperationRunQuery, 2 status polls with the fake, 1 download"),
 }
 # reads after each write batch of the given field kinds: (kinds, status polls per batch, SKUs
-# per read-back request)
+# per read-back; a read-back of Medusa is one of its lookups, LOOKUP_READS)
 VERIFY_READS: dict[str, tuple[frozenset[str], int, int, str]] = {
     "bigcommerce": (frozenset({"quantity"}), 0, 250,
                     "stock adjustments are asynchronous: the adjusted items are read back, 250 "
                     "SKUs per request"),
-    "medusa": (frozenset({"quantity"}), 2, 200,
-               "a 200 that changed nothing is a failure, so written stock is read back: a variant "
-               "page and its products' two reads per batch"),
+    "medusa": (frozenset(FIELDS), 0, 100,
+               "a 200 that changed nothing is a failure, so every written SKU is read back, one "
+               "lookup (variants, then their products) per 100 SKUs"),
     "ecwid": (frozenset(FIELDS), 2, 100,
               "POST /batch is asynchronous: its ticket is polled until done (the fake answers "
               "'in progress' once: 2 polls), then the written products are read back, 100 per "
@@ -389,20 +405,29 @@ def read_floor(type_name: str, caps: Any, n: int) -> int:
 def floors(type_name: str, caps: Any, n: int, changed: int, field: str) -> dict[str, int]:
     """The fewest calls the vendor's limits allow for a push of ``n`` SKUs, ``changed`` of them."""
     reads = read_floor(type_name, caps, n)
-    batch = max(1, min(caps.max_write_batch,
-                       WRITE_BATCH.get(type_name, ({}, ""))[0].get(field, caps.max_write_batch)))
-    writes = math.ceil(changed / batch)
+    per_request = max(1, min(caps.max_write_batch,
+                             WRITE_BATCH.get(type_name, ({}, ""))[0].get(field, caps.max_write_batch)))
+    writes = math.ceil(changed / per_request)
+    # the engine's write() calls: runs of max_write_batch (an adapter that packs its calls per kind
+    # of request, like Shopify, has compare-and-set and no read-back, so no term below uses it)
+    batch = max(1, caps.max_write_batch)
+    full, rest = divmod(changed, batch)
+    per_lookup = LOOKUP_READS.get(type_name, (1, ""))[0]
+
+    def per_call(skus_per_request: int, extra: int = 0) -> int:
+        """Reads over all write() calls: ``extra`` each, plus one lookup per ``skus_per_request``."""
+        def one(m: int) -> int:
+            return extra + math.ceil(m / skus_per_request) * per_lookup
+        return full * one(batch) + (one(rest) if rest else 0)
+
     pre = 0
     if field == "quantity" and not caps.compare_and_set and not caps.feed and changed:
-        lookup = min(LOOKUP_BATCH.get(type_name, caps.read_page_size), caps.read_page_size)
-        full, rest = divmod(changed, batch)
-        pre = full * math.ceil(batch / lookup) + (math.ceil(rest / lookup) if rest else 0)
+        pre = per_call(min(LOOKUP_BATCH.get(type_name, (caps.read_page_size, ""))[0],
+                           caps.read_page_size))
     verify = 0
     spec = VERIFY_READS.get(type_name)
     if spec is not None and field in spec[0] and changed:
-        full, rest = divmod(changed, batch)
-        verify = writes * spec[1] + full * math.ceil(batch / spec[2]) + (
-            math.ceil(rest / spec[2]) if rest else 0)
+        verify = per_call(spec[2], spec[1])
     return {"reads": reads + pre + verify, "writes": writes, "pre_write_reads": pre,
             "verify_reads": verify}
 
@@ -554,8 +579,39 @@ def measure(quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
                                                  "folder": str(folder)}))
     log("start-up: omnisync --help")
     results["help_s"] = startup_time()
+    results["floor_terms"] = floor_terms()
     results["goals"] = goals(results)
     return results
+
+
+def floor_terms() -> list[dict[str, str]]:
+    """The vendor-specific terms of the floors above, each with its reason."""
+    out: list[dict[str, str]] = []
+    for type_name in sorted(http_cases()):
+        def term(what: str, reason: str) -> None:
+            out.append({"type": type_name, "term": what, "reason": reason})
+        if type_name in SETUP_READS:
+            k, why = SETUP_READS[type_name]
+            term(f"{k} set-up reads per run", why)
+        if type_name in PAGE_READS:
+            k, why = PAGE_READS[type_name]
+            term(f"{k} requests per page of a full read", why)
+        if type_name in BULK_READ:
+            at, k, why = BULK_READ[type_name]
+            term(f"from {at:,} SKUs a full read is {k} requests", why)
+        if type_name in LOOKUP_BATCH:
+            size, why = LOOKUP_BATCH[type_name]
+            per, more = LOOKUP_READS.get(type_name, (1, ""))
+            term(f"a lookup by SKU: {size} SKUs, {per} request{'s' if per > 1 else ''}",
+                 why + (f"; {more}" if more else ""))
+        if type_name in WRITE_BATCH:
+            sizes, why = WRITE_BATCH[type_name]
+            term("write requests: " + ", ".join(f"{k} {v} per request" for k, v in sizes.items()), why)
+        if type_name in VERIFY_READS:
+            kinds, polls, per, why = VERIFY_READS[type_name]
+            term(f"after each write batch of {'/'.join(sorted(kinds))}: {polls} polls, read-back "
+                 f"{per} SKUs per lookup", why)
+    return out
 
 
 def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
@@ -653,6 +709,11 @@ def table(r: dict[str, Any]) -> str:
                      f"{(f'{rate:.1f}' if rate else '-'):>7} {run['wall_s']:>8.2f}s "
                      f"{run['fake_s']:>5.2f}s {run['job_wait_s']:>5.2f}s {run['omnisync_wall_s']:>6.2f}s "
                      f"{lat['wall_floor_s']:>6.2f}s {run['omnisync_wall_s'] / lat['wall_floor_s']:>5.2f}x")
+    lines += ["", "Vendor terms in the floors (reads: pages at the largest size; writes: "
+              "ceil(changed / largest batch); a channel without compare-and-set re-reads each "
+              "write batch's stock first)"]
+    for t in r.get("floor_terms", []):
+        lines.append(f"  {t['type']}: {t['term']} ({t['reason']})")
     lines += ["", f"omnisync --help: {r['help_s'] * 1000:.0f} ms", "", "Goals"]
     for g in r["goals"]:
         lines.append(f"  [{'ok' if g['met'] else 'MISSED'}] {g['goal']}: {g['measured']}")

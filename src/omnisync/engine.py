@@ -347,22 +347,28 @@ class Engine:
                       report: ChannelReport) -> list[str]:
         """Apply one channel's writes in batches; returns the SKUs that hit a conflict.
 
-        Batches go out one at a time, or up to ``capabilities.max_in_flight`` at once for a
+        The channel groups its writes into batches (``write_batches``: by default runs of
+        ``max_write_batch``; a feed takes everything in one). Batches go out one at a time, or up to ``capabilities.max_in_flight`` at once for a
         channel that allows concurrent requests (its client's pacer still spaces them to the
         vendor's rate). A channel that goes down stops the batches not yet started.
         """
         caps = ch.capabilities
         writes = list(cp.writes)
-        size = max(len(writes) if caps.feed else caps.max_write_batch, 1)
-        starts = list(range(0, len(writes), size))
+        if caps.feed:
+            batches = [list(range(len(writes)))] if writes else []
+        else:
+            batches = ch.write_batches([(w.sku, [c.field for c in w.changes]) for w in writes])
+            placed = sorted(i for b in batches for i in b)
+            if placed != list(range(len(writes))):  # an adapter's grouping must place each write once
+                raise AssertionError(f"{ch.name}: write_batches() lost or doubled a write")
         conflicts: list[str] = []
         stop: list[ChannelError] = []  # the error that took the channel down
         not_sent: list[ChannelError] = []  # set when the rest must be reported as not sent
         lock = threading.Lock()
         done = [0]
 
-        def one(start: int) -> None:
-            batch = writes[start:start + size]
+        def one(indices: list[int]) -> None:
+            batch = [writes[i] for i in indices]
             if stop:
                 if not_sent:
                     exc = not_sent[0]
@@ -377,13 +383,13 @@ class Engine:
                 if self.progress is not None and not stop:
                     self.progress(ch.name, done[0], len(writes))
 
-        workers = 1 if caps.feed else max(1, min(caps.max_in_flight, len(starts)))
+        workers = 1 if caps.feed else max(1, min(caps.max_in_flight, len(batches)))
         if workers == 1:
-            for start in starts:
-                one(start)
+            for indices in batches:
+                one(indices)
         else:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(one, starts))
+                list(pool.map(one, batches))
         return conflicts
 
     def _apply_batch(self, state: State, run_id: int, ch: BaseChannel,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,7 +197,12 @@ class Channel(Protocol):
         ...
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
-        """Absolute writes, at most ``max_write_batch`` items; one result per item."""
+        """Absolute writes, as :meth:`write_batches` grouped them; one result per item."""
+        ...
+
+    def write_batches(self, writes: Sequence[tuple[str, Collection[str]]]) -> list[list[int]]:
+        """How one push's writes (each a SKU and the field keys it changes) are split into write()
+        calls: lists of indices into ``writes``."""
         ...
 
     def poll(self, jobs: Sequence[str]) -> list[WriteResult]:
@@ -295,6 +300,14 @@ class BaseChannel:
         (``omnisync validate`` and the planner's offline views use it)."""
         return cls.capabilities
 
+    def write_batches(self, writes: Sequence[tuple[str, Collection[str]]]) -> list[list[int]]:
+        """Runs of ``max_write_batch`` writes in plan order. An adapter whose write() sends a
+        separate request per kind of field, each with its own limit, overrides this with
+        :func:`pack`, so that every request it sends is as full as the vendor allows."""
+        size = max(1, self.capabilities.max_write_batch)
+        n = len(writes)
+        return [list(range(start, min(start + size, n))) for start in range(0, n, size)]
+
     def poll(self, jobs: Sequence[str]) -> list[WriteResult]:
         return []
 
@@ -309,3 +322,58 @@ class BaseChannel:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def pack(demands: Sequence[Mapping[str, Collection[Hashable]]],
+         capacity: Mapping[str, int]) -> list[list[int]]:
+    """Group writes into write() calls so that each of the vendor's write requests goes out full.
+
+    ``demands[i]`` says what write ``i`` needs of each kind of request: the units it occupies there
+    (an inventory row, a product, ...; a unit several writes share is counted once). A call holds
+    at most ``capacity[kind]`` units of each kind. First fit, in plan order: a write goes to the
+    earliest call with room for all it needs, so every kind's calls fill one after the other and a
+    push of ``n`` units of one kind takes ceil(n / capacity) requests of that kind. Returns lists of
+    indices, each in plan order.
+    """
+    calls: list[list[int]] = []
+    held: list[dict[str, set[Hashable]]] = []
+    first_open: dict[str, int] = {}  # kind -> the earliest call that may still have room for it
+    where: dict[tuple[str, Hashable], int] = {}  # (kind, unit) -> the earliest call holding it
+
+    def fits(j: int, need: Mapping[str, Collection[Hashable]]) -> bool:
+        for kind, units in need.items():
+            have = held[j].get(kind)
+            if not have:
+                continue  # an empty call takes any write, even one larger than a request
+            extra = sum(1 for u in units if u not in have)
+            if extra and len(have) + extra > capacity[kind]:
+                return False
+        return True
+
+    for i, need in enumerate(demands):
+        need = {k: u for k, u in need.items() if u}
+        # per kind, the earliest call that can take it: one with room, or one that already holds
+        # every unit it needs there (a product's variants share the product's request)
+        lows = []
+        for k, units in need.items():
+            low = first_open.get(k, 0)
+            at = {where.get((k, u)) for u in units}
+            if len(at) == 1 and (held_at := next(iter(at))) is not None:
+                low = min(low, held_at)
+            lows.append(low)
+        j = max(lows, default=len(calls) - 1 if calls else 0)
+        while j < len(calls) and not fits(j, need):
+            j += 1
+        if j == len(calls):
+            calls.append([])
+            held.append({})
+        calls[j].append(i)
+        for kind, units in need.items():
+            held[j].setdefault(kind, set()).update(units)
+            for u in units:
+                where.setdefault((kind, u), j)
+            c = first_open.get(kind, 0)
+            while c < len(calls) and len(held[c].get(kind, ())) >= capacity[kind]:
+                c += 1
+            first_open[kind] = c
+    return calls

@@ -111,7 +111,7 @@ from ..models import (
     quantity_key,
 )
 from ..money import Money, MoneyError, is_currency
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
+from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext, pack
 
 DEFAULT_API_VERSION = "2026-04"
 IDEMPOTENT_FROM = "2026-01"  # changeFromQuantity and @idempotent(key:) exist from this version
@@ -820,6 +820,31 @@ class ShopifyChannel(BaseChannel):
         if unknown:
             for _ in self.read(skus=unknown):
                 pass
+
+    def write_batches(self, writes: Sequence[tuple[str, Collection[str]]]) -> list[list[int]]:
+        """Each write() call sends one request per kind of write, so a call holds at most
+        ``max_write_batch`` inventory rows (one per SKU and location) and at most 80 products' prices
+        and 80 products' titles or descriptions (the aliases one call may carry): a push of 251
+        price changes takes ceil(251 / 80) = 4 calls, not 250 + 1 SKUs' worth (3 + 1 + 1)."""
+        limit = self.capabilities.max_write_batch
+        aliases = min(limit, ALIASES_PER_CALL)
+        demands: list[dict[str, set[object]]] = []
+        for sku, keys in writes:
+            ref = self._refs.get(sku)
+            product = ref.product_id if ref is not None else ("sku", sku)
+            need: dict[str, set[object]] = {}
+            for key in keys:
+                kind = field_kind(key)
+                if kind == QUANTITY:
+                    need.setdefault("stock", set()).add((sku, key))
+                elif key == PRICE:
+                    need.setdefault("price", set()).add(product)
+                elif key in (TITLE, DESCRIPTION):
+                    need.setdefault("content", set()).add(product)
+                else:  # refused by write() without a request; counted so a call stays bounded
+                    need.setdefault("other", set()).add(sku)
+            demands.append(need)
+        return pack(demands, {"stock": limit, "price": aliases, "content": aliases, "other": limit})
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         """Stock, then prices, then titles and descriptions; one result per item, in order."""
