@@ -74,3 +74,16 @@ def test_every_channel_type_states_its_capabilities_offline(tmp_path: Path) -> N
     for cfg in config.channels.values():
         caps = channels.load(cfg.type).capabilities_for(cfg)
         assert caps.fields and caps.max_write_batch >= 1 and caps.read_page_size >= 1, cfg.type
+
+
+def test_readme_says_per_channel_which_read_it_uses(tmp_path: Path) -> None:
+    """The README's incremental-reads table names every channel type, and says "yes" exactly for
+    the types whose adapter reads only what changed (Capabilities.changed_since)."""
+    target = tmp_path / "channels.toml"
+    shutil.copy(REPO / "channels.toml.example", target)
+    config = load_config(target, env={})
+    rows = dict(re.findall(r"^\| `([a-z]+)` \| [^|]+ \| (yes|no) \|", README, re.M))
+    for cfg in config.channels.values():
+        caps = channels.load(cfg.type).capabilities_for(cfg)
+        assert cfg.type in rows, cfg.type
+        assert rows[cfg.type] == ("yes" if caps.changed_since else "no"), cfg.type

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -132,6 +132,7 @@ class Observation:
     resolutions: list[tuple[JournalEntry, bool, str, Value | None]] = field(default_factory=list)
     read: str = "full"  # full | incremental | skus
     started: datetime | None = None  # when the read began
+    returned: set[str] | None = None  # an incremental read: the SKUs the channel returned
 
     def input(self) -> ChannelInput:
         return ChannelInput(
@@ -237,13 +238,21 @@ class Engine:
                 intents = state.open_intents(name) if state is not None else []
                 observed = Observed(products, cfg.rules(ch.capabilities),
                                     keep={e.sku for e in intents})
+                returned: set[str] | None = None
                 if mode == "incremental":
                     assert state is not None and products is not None
-                    observed.update(ch.read(skus=None, since=since))
+                    returned = set()
+
+                    def noted(listings: Iterable[RemoteListing]) -> Iterator[RemoteListing]:
+                        for r in listings:
+                            returned.add(r.sku)  # type: ignore[union-attr]
+                            yield r
+
+                    observed.update(noted(ch.read(skus=None, since=since)))
                     unsure = self._assume_unchanged(observed, state.snapshot(name), products,
                                                     {e.sku for e in intents})
                     if unsure:
-                        observed.update(ch.read(skus=sorted(unsure)))
+                        observed.update(noted(ch.read(skus=sorted(unsure))))
                 else:
                     observed.update(ch.read(skus=skus))
                 resolutions: list[tuple[JournalEntry, bool, str, Value | None]] = []
@@ -258,7 +267,7 @@ class Engine:
                         if base is not None:
                             bases.set(e.sku, e.field, base)
                 return Observation(ch, cfg, observed, bases, resolutions=resolutions, read=mode,
-                                   started=started)
+                                   started=started, returned=returned)
             except ChannelError as exc:
                 return Observation(ch, cfg, None, bases, error=str(exc), error_kind=exc.kind.value,
                                    read=mode, started=started)
@@ -283,7 +292,7 @@ class Engine:
         last = state.last_full_read(ch.name)
         if last is None:
             return "full", None
-        started, runs_since = last
+        started, runs_since, last_read = last
         every = cfg.full_read_every
         if isinstance(every, int):
             due = runs_since + 1 >= every
@@ -291,7 +300,7 @@ class Engine:
             due = (self.ctx.clock() - started).total_seconds() >= parse_duration(every)
         if due:
             return "full", None
-        return "incremental", started - SINCE_MARGIN
+        return "incremental", last_read - SINCE_MARGIN
 
     @staticmethod
     def _assume_unchanged(observed: Observed, snapshot: Mapping[str, int | None],
@@ -319,28 +328,30 @@ class Engine:
 
     def _record_reads(self, state: State, run_id: int, plan: Plan,
                       obs: Mapping[str, Observation]) -> None:
-        """Remember each full read of a channel that can read incrementally (with the fingerprint
-        of every listing it left equal to the catalog), and count the incremental ones."""
+        """Remember each read of a channel that can read incrementally: where the next
+        incremental read starts from, and the fingerprint of every listing the read returned that
+        it left equal to the catalog (a full read returns them all)."""
         for name, o in obs.items():
             if o.error is not None or not o.channel.capabilities.changed_since:
                 continue
-            if o.read == "incremental":
-                state.record_incremental_read(name)
-                continue
-            if o.read != "full" or o.observed is None or o.started is None:
+            if o.read not in ("full", "incremental") or o.observed is None or o.started is None:
                 continue
             cp = plan.channel(name)
             touched = {w.sku for w in cp.writes} | {s for s, _ in cp.invalid}
             catalog = plan.catalog or {}
             d = o.observed.desired
             snap: list[tuple[str, int | None]] = []
-            for sku in o.observed.entries:
+            skus = o.observed.entries if o.read == "full" else sorted(o.returned or ())
+            for sku in skus:
                 product = catalog.get(sku)
                 fp = None
                 if product is not None and d is not None and sku not in touched:
                     fp = fingerprint(d.values(product))
                 snap.append((sku, fp))
-            state.record_full_read(name, o.started, run_id, snap)
+            if o.read == "full":
+                state.record_full_read(name, o.started, run_id, snap)
+            else:
+                state.record_incremental_read(name, o.started, snap)
 
     # -- apply -------------------------------------------------------------------------------
     def apply_channel(self, state: State, run_id: int, ch: BaseChannel, cp: ChannelPlan,

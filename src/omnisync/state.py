@@ -128,6 +128,13 @@ def m002_incremental_reads(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_read_reference(db: sqlite_utils.Database) -> None:
+    """Incremental reads ask for what changed since the last read of any kind began (not only
+    the last full one), so a quiet store costs a quiet read."""
+    db.executescript("ALTER TABLE channel_reads ADD COLUMN read_started_at TEXT;")
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -250,17 +257,23 @@ class State:
             )
 
     # -- incremental reads -------------------------------------------------------------------
-    def last_full_read(self, channel: str) -> tuple[datetime, int] | None:
-        """(start of the channel's last successful full read, runs since it), or None."""
+    def last_full_read(self, channel: str) -> tuple[datetime, int, datetime] | None:
+        """(start of the channel's last successful full read, runs since it, start of its last
+        successful read of either kind), or None."""
         with self._mutex:
             if not self._has_table("channel_reads"):
                 return None
+            has_ref = any(r[1] == "read_started_at" for r in
+                          self.conn.execute("PRAGMA table_info(channel_reads)"))
             row = self.conn.execute(
-                "SELECT full_started_at, runs_since FROM channel_reads WHERE channel=?",
+                "SELECT full_started_at, runs_since, "
+                f"{'read_started_at' if has_ref else 'NULL'} FROM channel_reads WHERE channel=?",
                 (channel,)).fetchone()
         if row is None:
             return None
-        return datetime.fromisoformat(row[0].replace("Z", "+00:00")), int(row[1])
+        full = datetime.fromisoformat(row[0].replace("Z", "+00:00"))
+        last = datetime.fromisoformat(row[2].replace("Z", "+00:00")) if row[2] else full
+        return full, int(row[1]), max(full, last)
 
     def record_full_read(self, channel: str, started_at: datetime, run_id: int,
                          snapshot: Iterable[tuple[str, int | None]]) -> None:
@@ -273,15 +286,23 @@ class State:
             c.executemany("INSERT INTO snapshot(channel, sku, fingerprint) VALUES (?,?,?)",
                           ((channel, sku, fp) for sku, fp in snapshot))
             c.execute("INSERT OR REPLACE INTO channel_reads(channel, full_started_at, full_run_id, "
-                      "runs_since) VALUES (?,?,?,0)", (channel, stamp, run_id))
+                      "runs_since, read_started_at) VALUES (?,?,?,0,?)", (channel, stamp, run_id, stamp))
 
-    def record_incremental_read(self, channel: str) -> None:
+    def record_incremental_read(self, channel: str, started_at: datetime,
+                                snapshot: Iterable[tuple[str, int | None]]) -> None:
+        """An incremental read that started at ``started_at`` succeeded: the listings it returned
+        (``snapshot``, fingerprinted as for a full read) replace theirs, and the next incremental
+        read asks for what changed since it began."""
+        stamp = started_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         with self.tx() as c:
-            c.execute("UPDATE channel_reads SET runs_since = runs_since + 1 WHERE channel=?",
-                      (channel,))
+            c.executemany("INSERT OR REPLACE INTO snapshot(channel, sku, fingerprint) VALUES (?,?,?)",
+                          ((channel, sku, fp) for sku, fp in snapshot))
+            c.execute("UPDATE channel_reads SET runs_since = runs_since + 1, read_started_at = ? "
+                      "WHERE channel=?", (stamp, channel))
 
     def snapshot(self, channel: str) -> dict[str, int | None]:
-        """SKU -> fingerprint (None: listed, values not known equal) as of the last full read."""
+        """SKU -> fingerprint (None: listed, values not known equal) as of the last read that
+        returned it (every listing is returned by a full read)."""
         with self._mutex:
             if not self._has_table("snapshot"):
                 return {}

@@ -2,7 +2,8 @@
 
 It behaves like a well-run marketplace API, so a seller can rehearse a cron set-up and the demo has
 somewhere to sell: listings with stock, price and content; batch writes with a size limit;
-compare-and-set on stock; idempotency keys (a write re-sent with a key the sandbox has seen is not
+compare-and-set on stock; reads of only what changed since a time (every write and every sale
+moves a listing's ``updated_at``); idempotency keys (a write re-sent with a key the sandbox has seen is not
 applied again, and :meth:`applied` tells which keys took effect); optional simulated sales between
 runs; optional latency per batch. Every write it applies is kept in its ``applied_writes`` table, so
 tests can prove that no write was applied twice.
@@ -129,6 +130,9 @@ class SandboxChannel(BaseChannel):
             read_page_size=1000,
             max_write_batch=cfg.max_write_batch,
             compare_and_set=True,
+            # every write and every sale moves updated_at (write(), sell()): a read of what
+            # changed since a time misses nothing
+            changed_since=True,
             create=True,
             idempotency_keys=True,
         )
@@ -166,25 +170,36 @@ class SandboxChannel(BaseChannel):
 
     def read(self, skus: Collection[str] | None = None,
              since: datetime | None = None) -> Iterator[RemoteListing]:
+        """Every listing (or only ``skus``), in pages; with ``since``, only the listings changed
+        at or after it: every write and every sale moves a listing's ``updated_at``."""
         self._simulate_sales()
-        wanted = set(skus) if skus is not None else None
-        last = ""
+        stamp = ("" if since is None else
+                 since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"))
         page = self.capabilities.read_page_size
+        columns = "sku, quantity, price_minor, currency, title, description, version"
+        if skus is not None:  # looked up by SKU, a page's worth per call
+            wanted = sorted(set(skus))
+            for start in range(0, len(wanted), page):
+                chunk = wanted[start:start + page]
+                rows = self.conn.execute(
+                    f"SELECT {columns} FROM listings WHERE sku IN ({','.join('?' * len(chunk))}) "
+                    "AND updated_at >= ? ORDER BY sku", (*chunk, stamp)).fetchall()
+                self._count()
+                yield from map(_listing, rows)
+            return
+        last = ""
         while True:
             rows = self.conn.execute(
-                "SELECT sku, quantity, price_minor, currency, title, description, version "
-                "FROM listings WHERE sku > ? ORDER BY sku LIMIT ?", (last, page)).fetchall()
-            self.ctx.counters[self.name] = self.ctx.counters.get(self.name, 0) + 1
-            for sku, qty, minor, cur, title, desc, version in rows:
-                if wanted is not None and sku not in wanted:
-                    continue
-                values: dict[str, Value] = {QUANTITY: qty, TITLE: title, DESCRIPTION: desc}
-                if minor is not None and cur:
-                    values[PRICE] = Money(minor, cur)
-                yield RemoteListing(sku, frozen(values), remote_id=sku, version=str(version))
+                f"SELECT {columns} FROM listings WHERE sku > ? AND updated_at >= ? ORDER BY sku "
+                "LIMIT ?", (last, stamp, page)).fetchall()
+            self._count()
+            yield from map(_listing, rows)
             if len(rows) < page:
                 return
             last = rows[-1][0]
+
+    def _count(self) -> None:
+        self.ctx.counters[self.name] = self.ctx.counters.get(self.name, 0) + 1
 
     # -- writing -----------------------------------------------------------------------------
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
@@ -264,6 +279,14 @@ class SandboxChannel(BaseChannel):
     def check(self) -> str:
         n = self.conn.execute("SELECT COUNT(*) FROM listings").fetchone()[0]
         return f"sandbox {self.file} ({n} listings)"
+
+
+def _listing(row: tuple[Any, ...]) -> RemoteListing:
+    sku, qty, minor, cur, title, desc, version = row
+    values: dict[str, Value] = {QUANTITY: qty, TITLE: title, DESCRIPTION: desc}
+    if minor is not None and cur:
+        values[PRICE] = Money(minor, cur)
+    return RemoteListing(sku, frozen(values), remote_id=sku, version=str(version))
 
 
 def _encode(values: Mapping[str, Value]) -> dict[str, Any]:
