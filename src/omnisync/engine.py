@@ -359,9 +359,10 @@ class Engine:
         """Apply one channel's writes in batches; returns the SKUs that hit a conflict.
 
         The channel groups its writes into batches (``write_batches``: by default runs of
-        ``max_write_batch``; a feed takes everything in one). Batches go out one at a time, or up to ``capabilities.max_in_flight`` at once for a
-        channel that allows concurrent requests (its client's pacer still spaces them to the
-        vendor's rate). A channel that goes down stops the batches not yet started.
+        ``max_write_batch``; a feed takes everything in one). Batches go out one at a time, or up
+        to ``capabilities.max_in_flight`` at once for a channel that allows concurrent requests
+        (its client's pacer still spaces them to the vendor's rate). A channel that goes down
+        stops the batches not yet started.
         """
         caps = ch.capabilities
         writes = list(cp.writes)

@@ -3,9 +3,9 @@
 It behaves like a well-run marketplace API, so a seller can rehearse a cron set-up and the demo has
 somewhere to sell: listings with stock, price and content; batch writes with a size limit;
 compare-and-set on stock; reads of only what changed since a time (every write and every sale
-moves a listing's ``updated_at``); idempotency keys (a write re-sent with a key the sandbox has seen is not
-applied again, and :meth:`applied` tells which keys took effect); optional simulated sales between
-runs; optional latency per batch. Every write it applies is kept in its ``applied_writes`` table, so
+moves a listing's ``updated_at``); idempotency keys (a write re-sent with a key the sandbox has
+seen is not applied again, and :meth:`applied` tells which keys took effect); optional simulated
+sales between runs; optional latency per batch. Every write it applies is kept in its ``applied_writes`` table, so
 tests can prove that no write was applied twice.
 """
 
