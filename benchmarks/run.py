@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,19 +68,45 @@ PAGE_READS: dict[str, tuple[int, str]] = {
                   "(the real server drops `product.variants`), so each page of variants also reads "
                   "its products"),
 }
-# field kind -> the most SKUs one write request of that kind carries, where it is fewer than
-# Capabilities.max_write_batch (the largest of the vendor's write batches)
-WRITE_BATCH: dict[str, tuple[dict[str, int], str]] = {
-    "bigcommerce": ({"price": 10, "title": 10, "description": 10},
-                    "product fields go through PUT /catalog/products, 10 products per request"),
-    "shopify": ({"price": 80, "title": 80, "description": 80},
-                "prices and content: productVariantsBulkUpdate per product, 80 aliased per request "
-                "(Shopify's 1,000-point query cost)"),
-    "medusa": ({"price": 1},
-               "prices: one product per request (POST /admin/products/{id}/variants/batch); Medusa "
-               "has no cross-product price batch, and /admin/products/batch would delete every "
-               "variant its list leaves out. The fake's products have one variant each"),
+# The vendor's kinds of write request, where it has more than one: the field kinds each carries
+# and the most SKUs one request holds (None: Capabilities.max_write_batch, the configured batch).
+# A vendor not listed sends every field of a SKU in one kind of request. The write floor of a push
+# is, over the kinds of request, ceil(SKUs changing any of its fields / SKUs per request).
+WRITE_REQUESTS: dict[str, tuple[tuple[tuple[frozenset[str], int | None], ...], str]] = {
+    "bigcommerce": (
+        ((frozenset({"quantity"}), None), (frozenset({"price", "title", "description"}), 10)),
+        "stock: PUT /inventory/adjustments/absolute, 2,000 items per request; product fields: "
+        "PUT /catalog/products, 10 products per request (the fake's products have no variants)"),
+    "shopify": (
+        ((frozenset({"quantity"}), None), (frozenset({"price"}), 80),
+         (frozenset({"title", "description"}), 80)),
+        "stock: inventorySetQuantities, 250 rows; prices: productVariantsBulkUpdate per product, "
+        "and content: productUpdate, 80 aliased per request (Shopify's 1,000-point query cost)"),
+    "vendure": (
+        ((frozenset({"quantity", "price"}), None), (frozenset({"title", "description"}), None)),
+        "updateProductVariants carries prices and stock, updateProducts the names and "
+        "descriptions of products (a single-variant product's title is its name)"),
+    "medusa": (
+        ((frozenset({"quantity"}), None), (frozenset({"title", "description"}), None),
+         (frozenset({"price"}), 1)),
+        "stock: /admin/inventory-items/location-levels/batch; titles and descriptions: "
+        "/admin/products/batch; prices: one product per request "
+        "(/admin/products/{id}/variants/batch): Medusa has no cross-product price batch, and "
+        "/admin/products/batch would delete every variant its list leaves out. The fake's "
+        "products have one variant each"),
 }
+
+
+def write_floor(type_name: str, caps: Any, changes: Mapping[str, Collection[str]]) -> int:
+    """The fewest write requests for ``changes`` (field kind -> the SKUs changing it)."""
+    kinds = WRITE_REQUESTS.get(type_name, (((frozenset(FIELDS), None),), ""))[0]
+    total = 0
+    for fields, per in kinds:
+        skus = set().union(*(set(changes.get(f, ())) for f in fields))
+        total += math.ceil(len(skus) / max(1, min(per or caps.max_write_batch, caps.max_write_batch)))
+    return total
+
+
 # (SKUs from which the adapter reads in bulk, reads a bulk read takes): fewer than paged reads
 BULK_READ: dict[str, tuple[int, int, str]] = {
     "shopify": (10_000, 4, "bulkOperationRunQuery, 2 status polls with the fake, 1 download"),
@@ -405,9 +431,7 @@ def read_floor(type_name: str, caps: Any, n: int) -> int:
 def floors(type_name: str, caps: Any, n: int, changed: int, field: str) -> dict[str, int]:
     """The fewest calls the vendor's limits allow for a push of ``n`` SKUs, ``changed`` of them."""
     reads = read_floor(type_name, caps, n)
-    per_request = max(1, min(caps.max_write_batch,
-                             WRITE_BATCH.get(type_name, ({}, ""))[0].get(field, caps.max_write_batch)))
-    writes = math.ceil(changed / per_request)
+    writes = write_floor(type_name, caps, {field: [str(i) for i in range(changed)]})
     # the engine's write() calls: runs of max_write_batch (an adapter that packs its calls per kind
     # of request, like Shopify, has compare-and-set and no read-back, so no term below uses it)
     batch = max(1, caps.max_write_batch)
@@ -625,9 +649,11 @@ def floor_terms() -> list[dict[str, str]]:
             per, more = LOOKUP_READS.get(type_name, (1, ""))
             term(f"a lookup by SKU: {size} SKUs, {per} request{'s' if per > 1 else ''}",
                  why + (f"; {more}" if more else ""))
-        if type_name in WRITE_BATCH:
-            sizes, why = WRITE_BATCH[type_name]
-            term("write requests: " + ", ".join(f"{k} {v} per request" for k, v in sizes.items()), why)
+        if type_name in WRITE_REQUESTS:
+            kinds, why = WRITE_REQUESTS[type_name]
+            term("write requests: " + "; ".join(
+                f"{'/'.join(sorted(fields))} {per or 'max_write_batch'} per request"
+                for fields, per in kinds), why)
         if type_name in VERIFY_READS:
             kinds, polls, per, why = VERIFY_READS[type_name]
             term(f"after each write batch of {'/'.join(sorted(kinds))}: {polls} polls, read-back "

@@ -6,7 +6,7 @@ ceil(changed / largest write batch of that kind); a channel without compare-and-
 each write batch's stock just before writing it (``Engine._moved_since_read``): ceil(batch's stock
 SKUs / SKUs per lookup) reads per batch, counted in its floor; a vendor whose writes are
 asynchronous adds its polls and read-back per batch. Vendor-specific terms are data with reasons in
-``benchmarks/run.py`` (LOOKUP_BATCH, LOOKUP_READS, SETUP_READS, PAGE_READS, WRITE_BATCH,
+``benchmarks/run.py`` (LOOKUP_BATCH, LOOKUP_READS, SETUP_READS, PAGE_READS, WRITE_REQUESTS,
 VERIFY_READS). Parametrized over ``HTTP_TYPES`` and the contract cases, so an adapter registered
 later is covered automatically.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.run import AdapterRig, floors, http_cases, read_floor
+from benchmarks.run import AdapterRig, floors, http_cases, read_floor, write_floor
 from omnisync.channels import HTTP_TYPES
 
 TYPES = sorted(http_cases())
@@ -99,23 +99,25 @@ def test_help_imports_no_adapter_and_no_heavy_module() -> None:
     assert not heavy, sorted(heavy)
 
 
-def test_a_shopify_push_of_mixed_changes_fills_every_kind_of_request(tmp_path: Path) -> None:
-    """Stock, prices and titles go in separate Shopify mutations with their own limits (250
-    inventory rows; 80 products aliased): the engine's batches are packed per kind, so a push that
-    mixes them still takes ceil(changed / limit) requests of each kind, not one partial request of
-    each kind per 250 SKUs."""
-    n = 500
-    rig = AdapterRig("shopify", n, tmp_path / "rig")
+@pytest.mark.parametrize("type_name", TYPES)
+def test_a_push_that_mixes_kinds_of_change_takes_no_more_writes_than_their_sum(
+        type_name: str, tmp_path: Path) -> None:
+    """Stock, prices and titles may go in separate vendor requests with limits of their own
+    (Shopify: 250 inventory rows, 80 products aliased; BigCommerce: 2,000 adjustments, 10
+    products; Medusa: a product batch, a stock batch and one request per product's prices). The
+    engine's batches are the adapter's own grouping (``write_batches``), so a push mixing them
+    takes exactly, for each kind of request, ceil(SKUs it carries / its limit) requests, not one
+    partial request of each kind per run of max_write_batch SKUs."""
+    n = 600
+    rig = AdapterRig(type_name, n, tmp_path / "rig")
     skus = sorted(rig.skus)
-    # 100 SKUs change stock and price; in runs of 250 SKUs the prices would be cut 50 + 110
-    stock, price, title = skus[:300], skus[200:360], skus[360:440]
-    rig.change(stock, "quantity")
-    rig.change(price, "price")
-    rig.change(title, "title")
+    # 100 SKUs change stock and price; in runs of 250 SKUs Shopify's prices would be cut 50 + 110
+    changes = {"quantity": skus[:300], "price": skus[200:360], "title": skus[360:440]}
+    for field, chosen in changes.items():
+        rig.change(chosen, field)
     run = rig.push()
     assert run["status"] == "ok" and run["planned"] == 440  # SKUs
     assert run["applied"] == 300 + 160 + 80  # changes
-    assert run["writes"] == math.ceil(300 / 250) + math.ceil(160 / 80) + math.ceil(80 / 80)  # 5
-    assert run["reads"] == read_floor("shopify", rig.capabilities, n)
+    assert run["writes"] == write_floor(type_name, rig.capabilities, changes)
     again = rig.push()
     assert again["writes"] == 0 and again["planned"] == 0

@@ -65,7 +65,7 @@ from ..models import (
     quantity_key,
 )
 from ..money import Money, MoneyError, is_currency
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
+from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext, pack
 
 PAGE_SIZE = 200  # variants per page (Medusa does not cap `limit`; this keeps answers small)
 SKU_CHUNK = 100  # SKUs per `?sku=` filter, keeping URLs short
@@ -402,10 +402,33 @@ class MedusaChannel(BaseChannel):
         return None
 
     # -- writing -------------------------------------------------------------------------------
+    def write_batches(self, writes: Sequence[tuple[str, Collection[str]]]) -> list[list[int]]:
+        """A write() call sends one product batch (titles of single-variant products,
+        descriptions), one variant batch per product (prices, variant titles) and one stock batch,
+        each of at most ``max_write_batch``: the writes are grouped so that each of these goes out
+        as full as it may (a push mixing kinds takes no more requests than their sum needs)."""
+        limit = self.capabilities.max_write_batch
+        demands: list[dict[str, set[object]]] = []
+        for sku, keys in writes:
+            ref = self._refs.get(sku)
+            product: object = ref.product_id if ref is not None else ("sku", sku)
+            single = ref.single if ref is not None else True
+            need: dict[str, set[object]] = {}
+            for key in keys:
+                kind = field_kind(key)
+                if kind == QUANTITY:
+                    need.setdefault("stock", set()).add(sku)
+                elif kind == PRICE or (kind == TITLE and not single):
+                    need.setdefault("variants", set()).add(product)
+                elif kind in (TITLE, DESCRIPTION):
+                    need.setdefault("products", set()).add(product)
+                else:  # refused by write() without a request; counted so a call stays bounded
+                    need.setdefault("other", set()).add(sku)
+            demands.append(need)
+        return pack(demands, {"stock": limit, "products": limit, "variants": limit, "other": limit})
+
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         limit = self.capabilities.max_write_batch
-        if len(batch) > limit:  # one round per max_write_batch SKUs; one result per item, in order
-            return [r for start in range(0, len(batch), limit) for r in self.write(batch[start:start + limit])]
         shop = self.shop()
         missing = [it.sku for it in batch if it.sku not in self._refs]
         if missing:
@@ -430,14 +453,20 @@ class MedusaChannel(BaseChannel):
                 pending.append(p)
         _check_shared_products(pending)
 
-        self._write_products([p for p in pending if p.error is None and p.product])
+        # each kind of request carries at most max_write_batch SKUs (the engine's batches fit)
+        products = [p for p in pending if p.error is None and p.product]
+        for start in range(0, len(products), limit):
+            self._write_products(products[start:start + limit])
         by_product: dict[str, list[_Pending]] = {}
         for p in pending:
             if p.error is None and p.variant:
                 by_product.setdefault(p.ref.product_id, []).append(p)
         for pid, group in by_product.items():
-            self._write_variants(pid, group)
-        self._write_stock([p for p in pending if p.error is None and p.levels])
+            for start in range(0, len(group), limit):
+                self._write_variants(pid, group[start:start + limit])
+        stock = [p for p in pending if p.error is None and p.levels]
+        for start in range(0, len(stock), limit):
+            self._write_stock(stock[start:start + limit])
 
         # read back what Medusa holds now: a 200 that changed nothing must not pass as applied
         done = [p for p in pending if p.error is None]
