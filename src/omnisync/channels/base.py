@@ -377,3 +377,19 @@ def pack(demands: Sequence[Mapping[str, Collection[Hashable]]],
                 c += 1
             first_open[kind] = c
     return calls
+
+
+def pack_writes(writes: Sequence[tuple[str, Collection[str]]],
+                request: Callable[[str, str], tuple[str, Hashable] | None],
+                capacity: Mapping[str, int]) -> list[list[int]]:
+    """:func:`pack` for an adapter's ``write_batches``: ``request(sku, key)`` names the kind of
+    vendor request a field goes in and the unit it takes there, or None for a field write()
+    refuses without a request (counted by SKU under "other", so a call stays bounded)."""
+    demands: list[dict[str, set[Hashable]]] = []
+    for sku, keys in writes:
+        need: dict[str, set[Hashable]] = {}
+        for key in keys:
+            kind, unit = request(sku, key) or ("other", sku)
+            need.setdefault(kind, set()).add(unit)
+        demands.append(need)
+    return pack(demands, capacity)

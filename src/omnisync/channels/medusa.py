@@ -65,7 +65,7 @@ from ..models import (
     quantity_key,
 )
 from ..money import Money, MoneyError, is_currency
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext, pack
+from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext, pack_writes
 
 PAGE_SIZE = 200  # variants per page (Medusa does not cap `limit`; this keeps answers small)
 SKU_CHUNK = 100  # SKUs per `?sku=` filter, keeping URLs short
@@ -408,24 +408,22 @@ class MedusaChannel(BaseChannel):
         each of at most ``max_write_batch``: the writes are grouped so that each of these goes out
         as full as it may (a push mixing kinds takes no more requests than their sum needs)."""
         limit = self.capabilities.max_write_batch
-        demands: list[dict[str, set[object]]] = []
-        for sku, keys in writes:
+
+        def request(sku: str, key: str) -> tuple[str, object] | None:
             ref = self._refs.get(sku)
-            product: object = ref.product_id if ref is not None else ("sku", sku)
+            product = ref.product_id if ref is not None else ("sku", sku)
             single = ref.single if ref is not None else True
-            need: dict[str, set[object]] = {}
-            for key in keys:
-                kind = field_kind(key)
-                if kind == QUANTITY:
-                    need.setdefault("stock", set()).add(sku)
-                elif kind == PRICE or (kind == TITLE and not single):
-                    need.setdefault("variants", set()).add(product)
-                elif kind in (TITLE, DESCRIPTION):
-                    need.setdefault("products", set()).add(product)
-                else:  # refused by write() without a request; counted so a call stays bounded
-                    need.setdefault("other", set()).add(sku)
-            demands.append(need)
-        return pack(demands, {"stock": limit, "products": limit, "variants": limit, "other": limit})
+            kind = field_kind(key)
+            if kind == QUANTITY:
+                return "stock", sku
+            if kind == PRICE or (kind == TITLE and not single):
+                return "variants", product
+            if kind in (TITLE, DESCRIPTION):
+                return "products", product
+            return None
+
+        return pack_writes(writes, request,
+                           {"stock": limit, "products": limit, "variants": limit, "other": limit})
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         limit = self.capabilities.max_write_batch

@@ -111,7 +111,7 @@ from ..models import (
     quantity_key,
 )
 from ..money import Money, MoneyError, is_currency
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext, pack
+from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext, pack_writes
 
 DEFAULT_API_VERSION = "2026-04"
 IDEMPOTENT_FROM = "2026-01"  # changeFromQuantity and @idempotent(key:) exist from this version
@@ -828,23 +828,20 @@ class ShopifyChannel(BaseChannel):
         price changes takes ceil(251 / 80) = 4 calls, not 250 + 1 SKUs' worth (3 + 1 + 1)."""
         limit = self.capabilities.max_write_batch
         aliases = min(limit, ALIASES_PER_CALL)
-        demands: list[dict[str, set[object]]] = []
-        for sku, keys in writes:
+
+        def request(sku: str, key: str) -> tuple[str, object] | None:
             ref = self._refs.get(sku)
             product = ref.product_id if ref is not None else ("sku", sku)
-            need: dict[str, set[object]] = {}
-            for key in keys:
-                kind = field_kind(key)
-                if kind == QUANTITY:
-                    need.setdefault("stock", set()).add((sku, key))
-                elif key == PRICE:
-                    need.setdefault("price", set()).add(product)
-                elif key in (TITLE, DESCRIPTION):
-                    need.setdefault("content", set()).add(product)
-                else:  # refused by write() without a request; counted so a call stays bounded
-                    need.setdefault("other", set()).add(sku)
-            demands.append(need)
-        return pack(demands, {"stock": limit, "price": aliases, "content": aliases, "other": limit})
+            if field_kind(key) == QUANTITY:
+                return "stock", (sku, key)
+            if key == PRICE:
+                return "price", product
+            if key in (TITLE, DESCRIPTION):
+                return "content", product
+            return None
+
+        return pack_writes(writes, request,
+                           {"stock": limit, "price": aliases, "content": aliases, "other": limit})
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         """Stock, then prices, then titles and descriptions; one result per item, in order."""
