@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,30 +42,33 @@ FIELDS = ("quantity", "price", "title", "description")
 # read-back after writing, are counted with it).
 LOOKUP_BATCH: dict[str, tuple[int, str]] = {
     "woocommerce": (50, "GET /products?sku=a,b,...: 50 SKUs keep the URL short"),
-    "shopify": (50, "productVariants(query: \"sku:a OR sku:b ...\"): 50 SKUs keep the search query "
-                    "short"),
-    "bigcommerce": (100, "sku:in filters are kept to 2,000 characters (URL length): 100 of the "
-                         "fake's SKUs"),
+    "shopify": (50, 'productVariants(query: "sku:a OR sku:b ..."): 50 SKUs keep the search query short'),
+    "bigcommerce": (100, "sku:in filters are kept to 2,000 characters (URL length): 100 of the fake's SKUs"),
     "medusa": (100, "GET /admin/product-variants?sku=a&sku=b...: 100 SKUs keep the URL short"),
 }
 LOOKUP_READS: dict[str, tuple[int, str]] = {
-    "medusa": (2, "a lookup of up to 100 SKUs reads the variants (?sku=...), then their products "
-                  "(title, description, variant count)"),
+    "medusa": (
+        2,
+        "a lookup of up to 100 SKUs reads the variants (?sku=...), then their products "
+        "(title, description, variant count)",
+    ),
 }
 
 # Calls a vendor's protocol adds to every run or every write batch, with the reason. They are part
 # of that vendor's floor; the report names them.
 SETUP_READS: dict[str, tuple[int, str]] = {
-    "shopify": (2, "shop query (currency, primary location) and productVariantsCount (bulk or "
-                   "paged read)"),
+    "shopify": (2, "shop query (currency, primary location) and productVariantsCount (bulk or paged read)"),
     "vendure": (1, "one query: the channel (currency, prices with tax) and its stock locations"),
     "medusa": (2, "the store (currencies) and its stock locations"),
 }
 # Requests per page of a full read, where the vendor needs more than one (the reason says why).
 PAGE_READS: dict[str, tuple[int, str]] = {
-    "medusa": (3, "the variant list leaves out product title, description and variant count "
-                  "(the real server drops `product.variants`), so each page of variants also reads "
-                  "its products"),
+    "medusa": (
+        3,
+        "the variant list leaves out product title, description and variant count "
+        "(the real server drops `product.variants`), so each page of variants also reads "
+        "its products",
+    ),
 }
 # The vendor's kinds of write request, where it has more than one: the field kinds each carries
 # and the most SKUs one request holds (None: Capabilities.max_write_batch, the configured batch).
@@ -76,24 +78,34 @@ WRITE_REQUESTS: dict[str, tuple[tuple[tuple[frozenset[str], int | None], ...], s
     "bigcommerce": (
         ((frozenset({"quantity"}), None), (frozenset({"price", "title", "description"}), 10)),
         "stock: PUT /inventory/adjustments/absolute, 2,000 items per request; product fields: "
-        "PUT /catalog/products, 10 products per request (the fake's products have no variants)"),
+        "PUT /catalog/products, 10 products per request (the fake's products have no variants)",
+    ),
     "shopify": (
-        ((frozenset({"quantity"}), None), (frozenset({"price"}), 80),
-         (frozenset({"title", "description"}), 80)),
+        (
+            (frozenset({"quantity"}), None),
+            (frozenset({"price"}), 80),
+            (frozenset({"title", "description"}), 80),
+        ),
         "stock: inventorySetQuantities, 250 rows; prices: productVariantsBulkUpdate per product, "
-        "and content: productUpdate, 80 aliased per request (Shopify's 1,000-point query cost)"),
+        "and content: productUpdate, 80 aliased per request (Shopify's 1,000-point query cost)",
+    ),
     "vendure": (
         ((frozenset({"quantity", "price"}), None), (frozenset({"title", "description"}), None)),
         "updateProductVariants carries prices and stock, updateProducts the names and "
-        "descriptions of products (a single-variant product's title is its name)"),
+        "descriptions of products (a single-variant product's title is its name)",
+    ),
     "medusa": (
-        ((frozenset({"quantity"}), None), (frozenset({"title", "description"}), None),
-         (frozenset({"price"}), 1)),
+        (
+            (frozenset({"quantity"}), None),
+            (frozenset({"title", "description"}), None),
+            (frozenset({"price"}), 1),
+        ),
         "stock: /admin/inventory-items/location-levels/batch; titles and descriptions: "
         "/admin/products/batch; prices: one product per request "
         "(/admin/products/{id}/variants/batch): Medusa has no cross-product price batch, and "
         "/admin/products/batch would delete every variant its list leaves out. The fake's "
-        "products have one variant each"),
+        "products have one variant each",
+    ),
 }
 
 
@@ -114,16 +126,27 @@ BULK_READ: dict[str, tuple[int, int, str]] = {
 # reads after each write batch of the given field kinds: (kinds, status polls per batch, SKUs
 # per read-back; a read-back of Medusa is one of its lookups, LOOKUP_READS)
 VERIFY_READS: dict[str, tuple[frozenset[str], int, int, str]] = {
-    "bigcommerce": (frozenset({"quantity"}), 0, 250,
-                    "stock adjustments are asynchronous: the adjusted items are read back, 250 "
-                    "SKUs per request"),
-    "medusa": (frozenset(FIELDS), 0, 100,
-               "a 200 that changed nothing is a failure, so every written SKU is read back, one "
-               "lookup (variants, then their products) per 100 SKUs"),
-    "ecwid": (frozenset(FIELDS), 2, 100,
-              "POST /batch is asynchronous: its ticket is polled until done (the fake answers "
-              "'in progress' once: 2 polls), then the written products are read back, 100 per "
-              "request"),
+    "bigcommerce": (
+        frozenset({"quantity"}),
+        0,
+        250,
+        "stock adjustments are asynchronous: the adjusted items are read back, 250 SKUs per request",
+    ),
+    "medusa": (
+        frozenset(FIELDS),
+        0,
+        100,
+        "a 200 that changed nothing is a failure, so every written SKU is read back, one "
+        "lookup (variants, then their products) per 100 SKUs",
+    ),
+    "ecwid": (
+        frozenset(FIELDS),
+        2,
+        100,
+        "POST /batch is asynchronous: its ticket is polled until done (the fake answers "
+        "'in progress' once: 2 polls), then the written products are read back, 100 per "
+        "request",
+    ),
 }
 
 
@@ -143,8 +166,9 @@ def _synthetic_classes() -> tuple[Any, Any]:
         building its RemoteListing costs, and nothing is stored."""
 
         Config = SyntheticConfig
-        capabilities = Capabilities(fields=frozenset(FIELDS), read_page_size=250,
-                                    max_write_batch=100, compare_and_set=True)
+        capabilities = Capabilities(
+            fields=frozenset(FIELDS), read_page_size=250, max_write_batch=100, compare_and_set=True
+        )
 
         def read(self, skus: Any = None, since: Any = None) -> Iterator[RemoteListing]:
             cfg = self.cfg
@@ -161,10 +185,18 @@ def _synthetic_classes() -> tuple[Any, Any]:
                     minor += 100
                 if (i + salt) % cfg.sold_every == 1 and qty > 0:
                     qty -= 1
-                yield RemoteListing(sku, frozen({"quantity": qty, "price": Money(minor, "USD"),
-                                                 "title": title_of(i),
-                                                 "description": description_of(i)}),
-                                    remote_id=str(i))
+                yield RemoteListing(
+                    sku,
+                    frozen(
+                        {
+                            "quantity": qty,
+                            "price": Money(minor, "USD"),
+                            "title": title_of(i),
+                            "description": description_of(i),
+                        }
+                    ),
+                    remote_id=str(i),
+                )
 
         def write(self, batch: Any) -> list[Any]:
             raise NotImplementedError("the planning scenario never writes")
@@ -184,8 +216,10 @@ def title_of(i: int) -> str:
 
 
 def description_of(i: int) -> str:
-    return (f"Soft organic cotton tee number {i}: pre-shrunk, double-stitched hems, "
-            "a relaxed fit that keeps its shape wash after wash.")
+    return (
+        f"Soft organic cotton tee number {i}: pre-shrunk, double-stitched hems, "
+        "a relaxed fit that keeps its shape wash after wash."
+    )
 
 
 def price_of(i: int) -> int:
@@ -218,9 +252,12 @@ def write_catalog(path: Path, rows: Iterator[tuple[str, str, str, int, str, int]
         conn.executemany(
             "INSERT INTO products(sku, title, description, price_minor, currency, condition, "
             "images, brand, updated_at) VALUES (?,?,?,?,?,'new',?,'Omni','2026-01-01T00:00:00Z')",
-            [(s, t, d, p, c, f'["https://shop.example/img/{s}.jpg"]') for s, t, d, p, c, _ in batch])
-        conn.executemany("INSERT INTO stock(sku, location, quantity) VALUES (?, 'default', ?)",
-                         [(s, q) for s, _, _, _, _, q in batch])
+            [(s, t, d, p, c, f'["https://shop.example/img/{s}.jpg"]') for s, t, d, p, c, _ in batch],
+        )
+        conn.executemany(
+            "INSERT INTO stock(sku, location, quantity) VALUES (?, 'default', ?)",
+            [(s, q) for s, _, _, _, _, q in batch],
+        )
         batch.clear()
 
     for row in rows:
@@ -239,8 +276,10 @@ def setup_plan(n: int, channels: int, folder: Path) -> None:
 
     from omnisync.state import State
 
-    write_catalog(folder / "catalog.db", ((sku_of(i), title_of(i), description_of(i), price_of(i),
-                                           "USD", quantity_of(i)) for i in range(n)))
+    write_catalog(
+        folder / "catalog.db",
+        ((sku_of(i), title_of(i), description_of(i), price_of(i), "USD", quantity_of(i)) for i in range(n)),
+    )
     names = [f"store{c}" for c in range(channels)]
     State(folder / "state.db").close()
     conn = sqlite3.connect(folder / "state.db")
@@ -248,11 +287,14 @@ def setup_plan(n: int, channels: int, folder: Path) -> None:
         conn.executemany(
             "INSERT INTO base(channel, sku, field, value, run_id, updated_at) VALUES "
             "(?, ?, 'quantity', ?, NULL, '2026-01-01T00:00:00Z')",
-            ((name, sku_of(i), f"i:{quantity_of(i)}") for i in range(n)))
+            ((name, sku_of(i), f"i:{quantity_of(i)}") for i in range(n)),
+        )
     conn.commit()
     conn.close()
-    (folder / "channels.toml").write_text('catalog = "catalog.db"\nstate = "state.db"\n' + "".join(
-        f'\n[channels.{name}]\ntype = "synthetic"\nskus = {n}\n' for name in names))
+    (folder / "channels.toml").write_text(
+        'catalog = "catalog.db"\nstate = "state.db"\n'
+        + "".join(f'\n[channels.{name}]\ntype = "synthetic"\nskus = {n}\n' for name in names)
+    )
 
 
 def child_plan(folder: Path) -> dict[str, Any]:
@@ -274,16 +316,23 @@ def child_plan(folder: Path) -> dict[str, Any]:
         for _ in ch.read():
             pass
     gen = time.process_time() - gen0
-    return {"cpu_total_s": cpu1 - cpu0, "adapter_cpu_s": gen, "plan_cpu_s": (cpu1 - cpu0) - gen,
-            "wall_s": wall1 - wall0, "writes": plan.write_count, "sales": len(plan.sales),
-            "unchanged": sum(cp.unchanged for cp in plan.channels)}
+    return {
+        "cpu_total_s": cpu1 - cpu0,
+        "adapter_cpu_s": gen,
+        "plan_cpu_s": (cpu1 - cpu0) - gen,
+        "wall_s": wall1 - wall0,
+        "writes": plan.write_count,
+        "sales": len(plan.sales),
+        "unchanged": sum(cp.unchanged for cp in plan.channels),
+    }
 
 
 # -- scenario: API calls against the floor, per adapter -------------------------------------------
 def http_cases() -> dict[str, Any]:
     """Registered HTTP channel types with an in-process fake (the contract suite's cases)."""
-    from omnisync.channels import HTTP_TYPES
     from tests.contract.cases import CASES
+
+    from omnisync.channels import HTTP_TYPES
 
     return {t: CASES[t] for t in HTTP_TYPES if t in CASES}
 
@@ -308,8 +357,9 @@ def _toml(table: Mapping[str, Any]) -> str:
 class AdapterRig:
     """One HTTP adapter against its fake, through the real engine, in a folder of its own."""
 
-    def __init__(self, type_name: str, n: int, folder: Path, *, latency: float = 0.0,
-                 real_time: bool = False) -> None:
+    def __init__(
+        self, type_name: str, n: int, folder: Path, *, latency: float = 0.0, real_time: bool = False
+    ) -> None:
         import httpx
 
         self.case = http_cases()[type_name]
@@ -350,14 +400,23 @@ class AdapterRig:
         raw.setdefault("currency", self.case.currency)
         self.name = str(raw.pop("name"))
         (folder / "channels.toml").write_text(
-            'catalog = "catalog.db"\nstate = "state.db"\n\n'
-            f"[channels.{self.name}]\n" + _toml(raw))
+            f'catalog = "catalog.db"\nstate = "state.db"\n\n[channels.{self.name}]\n' + _toml(raw)
+        )
         listings = {r.sku: r for r in self._adapter().read()}
-        write_catalog(folder / "catalog.db", (
-            (sku, str(r.values.get("title") or sku), str(r.values.get("description") or ""),
-             r.values["price"].minor, r.values["price"].currency,  # type: ignore[union-attr]
-             int(r.values.get("quantity", 0)))  # type: ignore[arg-type]
-            for sku, r in sorted(listings.items())))
+        write_catalog(
+            folder / "catalog.db",
+            (
+                (
+                    sku,
+                    str(r.values.get("title") or sku),
+                    str(r.values.get("description") or ""),
+                    r.values["price"].minor,
+                    r.values["price"].currency,  # type: ignore[union-attr]
+                    int(r.values.get("quantity", 0)),
+                )  # type: ignore[arg-type]
+                for sku, r in sorted(listings.items())
+            ),
+        )
 
     def _config(self) -> Any:
         from omnisync.config import load_config
@@ -367,8 +426,13 @@ class AdapterRig:
     def _adapter(self) -> Any:
         from omnisync.engine import Engine
 
-        engine = Engine(self._config(), env=dict(self.case.env), log=lambda m: None,
-                        transport=self.transport, sleep=lambda s: None)
+        engine = Engine(
+            self._config(),
+            env=dict(self.case.env),
+            log=lambda m: None,
+            transport=self.transport,
+            sleep=lambda s: None,
+        )
         cfg = self._config().channels[self.name]
         return engine.open_channels([cfg])[self.name]
 
@@ -386,14 +450,15 @@ class AdapterRig:
 
         conn = sqlite3.connect(self.folder / "catalog.db")
         if field == "quantity":
-            conn.executemany("UPDATE stock SET quantity = quantity + 3 WHERE sku = ?",
-                             [(s,) for s in skus])
+            conn.executemany("UPDATE stock SET quantity = quantity + 3 WHERE sku = ?", [(s,) for s in skus])
         elif field == "price":
-            conn.executemany("UPDATE products SET price_minor = price_minor + 101 WHERE sku = ?",
-                             [(s,) for s in skus])
+            conn.executemany(
+                "UPDATE products SET price_minor = price_minor + 101 WHERE sku = ?", [(s,) for s in skus]
+            )
         else:
-            conn.executemany(f"UPDATE products SET {field} = {field} || ' (new)' WHERE sku = ?",
-                             [(s,) for s in skus])
+            conn.executemany(
+                f"UPDATE products SET {field} = {field} || ' (new)' WHERE sku = ?", [(s,) for s in skus]
+            )
         conn.commit()
         conn.close()
 
@@ -404,18 +469,29 @@ class AdapterRig:
         from omnisync.state import Lock
 
         config = self._config()
-        engine = Engine(config, env=dict(self.case.env), log=lambda m: None,
-                        transport=self.transport, sleep=None if self.real_time else (lambda s: None))
+        engine = Engine(
+            config,
+            env=dict(self.case.env),
+            log=lambda m: None,
+            transport=self.transport,
+            sleep=None if self.real_time else (lambda s: None),
+        )
         self.fake_s = self.job_wait_s = 0.0
         t0 = time.perf_counter()
         with Lock(Path(str(config.state) + ".lock")):
             report = engine.run("push", apply=True, yes=True)
         wall = time.perf_counter() - t0
         r = report.channels[self.name]
-        return {**api_calls(engine.counters, self.name), "wall_s": wall, "status": r.status,
-                "applied": r.count("ok"), "planned": report.plan.write_count,
-                "fake_s": self.fake_s, "job_wait_s": self.job_wait_s,
-                "omnisync_wall_s": wall - self.fake_s - self.job_wait_s}
+        return {
+            **api_calls(engine.counters, self.name),
+            "wall_s": wall,
+            "status": r.status,
+            "applied": r.count("ok"),
+            "planned": report.plan.write_count,
+            "fake_s": self.fake_s,
+            "job_wait_s": self.job_wait_s,
+            "omnisync_wall_s": wall - self.fake_s - self.job_wait_s,
+        }
 
 
 def read_floor(type_name: str, caps: Any, n: int) -> int:
@@ -440,24 +516,25 @@ def floors(type_name: str, caps: Any, n: int, changed: int, field: str) -> dict[
 
     def per_call(skus_per_request: int, extra: int = 0) -> int:
         """Reads over all write() calls: ``extra`` each, plus one lookup per ``skus_per_request``."""
+
         def one(m: int) -> int:
             return extra + math.ceil(m / skus_per_request) * per_lookup
+
         return full * one(batch) + (one(rest) if rest else 0)
 
     pre = 0
     if field == "quantity" and not caps.compare_and_set and not caps.feed and changed:
-        pre = per_call(min(LOOKUP_BATCH.get(type_name, (caps.read_page_size, ""))[0],
-                           caps.read_page_size))
+        pre = per_call(min(LOOKUP_BATCH.get(type_name, (caps.read_page_size, ""))[0], caps.read_page_size))
     verify = 0
     spec = VERIFY_READS.get(type_name)
     if spec is not None and field in spec[0] and changed:
         verify = per_call(spec[2], spec[1])
-    return {"reads": reads + pre + verify, "writes": writes, "pre_write_reads": pre,
-            "verify_reads": verify}
+    return {"reads": reads + pre + verify, "writes": writes, "pre_write_reads": pre, "verify_reads": verify}
 
 
-def child_calls(type_name: str, n: int, fraction: float, field: str, folder: Path,
-                latency: float, real_time: bool) -> dict[str, Any]:
+def child_calls(
+    type_name: str, n: int, fraction: float, field: str, folder: Path, latency: float, real_time: bool
+) -> dict[str, Any]:
     rig = AdapterRig(type_name, n, folder, latency=latency, real_time=real_time)
     caps = rig.capabilities
     noop = rig.push()
@@ -466,10 +543,18 @@ def child_calls(type_name: str, n: int, fraction: float, field: str, folder: Pat
     run = rig.push()
     floor = floors(type_name, caps, n, len(changed), field)
     rate = caps.rate_limit_per_second
-    out = {"type": type_name, "n": n, "changed": len(changed), "field": field,
-           "noop": noop, "run": run, "floor": floor,
-           "noop_floor": {"reads": read_floor(type_name, caps, n), "writes": 0},
-           "rate_limit_per_second": rate, "latency_s": latency}
+    out = {
+        "type": type_name,
+        "n": n,
+        "changed": len(changed),
+        "field": field,
+        "noop": noop,
+        "run": run,
+        "floor": floor,
+        "noop_floor": {"reads": read_floor(type_name, caps, n), "writes": 0},
+        "rate_limit_per_second": rate,
+        "latency_s": latency,
+    }
     if real_time:
         calls = run["calls"]
         out["wall_floor_s"] = calls / rate if rate else calls * latency
@@ -483,13 +568,19 @@ def child_offline(kind: str, n: int, fraction: float, folder: Path) -> dict[str,
     from omnisync.engine import Engine
     from omnisync.state import Lock
 
-    write_catalog(folder / "catalog.db", ((sku_of(i), title_of(i), description_of(i), price_of(i),
-                                           "USD", quantity_of(i)) for i in range(n)))
-    block = ('type = "sandbox"\npath = "shop.db"\nmax_write_batch = 500\n' if kind == "sandbox" else
-             'type = "feed"\nformat = "google"\npath = "feed.tsv"\n'
-             'link_template = "https://shop.example/p/{sku}"\n')
+    write_catalog(
+        folder / "catalog.db",
+        ((sku_of(i), title_of(i), description_of(i), price_of(i), "USD", quantity_of(i)) for i in range(n)),
+    )
+    block = (
+        'type = "sandbox"\npath = "shop.db"\nmax_write_batch = 500\n'
+        if kind == "sandbox"
+        else 'type = "feed"\nformat = "google"\npath = "feed.tsv"\n'
+        'link_template = "https://shop.example/p/{sku}"\n'
+    )
     (folder / "channels.toml").write_text(
-        f'catalog = "catalog.db"\nstate = "state.db"\n\n[channels.{kind}]\n{block}')
+        f'catalog = "catalog.db"\nstate = "state.db"\n\n[channels.{kind}]\n{block}'
+    )
 
     def push() -> dict[str, Any]:
         config = load_config(folder / "channels.toml", env={})
@@ -497,11 +588,16 @@ def child_offline(kind: str, n: int, fraction: float, folder: Path) -> dict[str,
         t0 = time.perf_counter()
         with Lock(Path(str(config.state) + ".lock")):
             report = engine.run("push", apply=True, yes=True)
-        return {"calls": engine.counters.get(kind, 0), "planned": report.plan.write_count,
-                "wall_s": time.perf_counter() - t0, "status": report.channels[kind].status,
-                "read": report.channels[kind].read,
-                "feed_mtime": (folder / "feed.tsv").stat().st_mtime_ns
-                if (folder / "feed.tsv").exists() else None}
+        return {
+            "calls": engine.counters.get(kind, 0),
+            "planned": report.plan.write_count,
+            "wall_s": time.perf_counter() - t0,
+            "status": report.channels[kind].status,
+            "read": report.channels[kind].read,
+            "feed_mtime": (folder / "feed.tsv").stat().st_mtime_ns
+            if (folder / "feed.tsv").exists()
+            else None,
+        }
 
     first = push()  # creates every listing
     noop = push()
@@ -513,8 +609,14 @@ def child_offline(kind: str, n: int, fraction: float, folder: Path) -> dict[str,
     conn.commit()
     conn.close()
     run = push()
-    out: dict[str, Any] = {"type": kind, "n": n, "changed": len(changed), "first": first,
-                           "noop": noop, "run": run}
+    out: dict[str, Any] = {
+        "type": kind,
+        "n": n,
+        "changed": len(changed),
+        "first": first,
+        "noop": noop,
+        "run": run,
+    }
     if kind == "sandbox":
         page, batch = 1000, 500
         out["noop_floor"] = {"calls": n // page + 1}  # pages until a short one
@@ -530,9 +632,10 @@ def child_offline(kind: str, n: int, fraction: float, folder: Path) -> dict[str,
             t = datetime.now(UTC) - timedelta(minutes=minutes)
             return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-        for db, sql, arg in ((folder / "shop.db", "UPDATE listings SET updated_at=?", ago(20)),
-                             (folder / "state.db", "UPDATE channel_reads SET full_started_at=?",
-                              ago(30))):
+        for db, sql, arg in (
+            (folder / "shop.db", "UPDATE listings SET updated_at=?", ago(20)),
+            (folder / "state.db", "UPDATE channel_reads SET full_started_at=?", ago(30)),
+        ):
             conn = sqlite3.connect(db)
             conn.execute(sql, (arg,))
             conn.commit()
@@ -549,8 +652,12 @@ def startup_time(tries: int = 5) -> float:
     best = math.inf
     for _ in range(tries):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "omnisync", "--help"], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "omnisync", "--help"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -558,8 +665,11 @@ def startup_time(tries: int = 5) -> float:
 # -- the parent ------------------------------------------------------------------------------------
 def run_child(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one scenario in a child process; its result with its own peak RSS."""
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child",
-                             json.dumps(spec)], stdout=subprocess.PIPE, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
+        stdout=subprocess.PIPE,
+        cwd=REPO,
+    )
     assert proc.stdout is not None
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -580,8 +690,15 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:
     if kind == "plan":
         return child_plan(folder)
     if kind == "calls":
-        return child_calls(spec["type"], spec["n"], spec["fraction"], spec["field"], folder,
-                           spec.get("latency", 0.0), spec.get("real_time", False))
+        return child_calls(
+            spec["type"],
+            spec["n"],
+            spec["fraction"],
+            spec["field"],
+            folder,
+            spec.get("latency", 0.0),
+            spec.get("real_time", False),
+        )
     if kind == "offline":
         return child_offline(spec["type"], spec["n"], spec["fraction"], folder)
     raise SystemExit(f"unknown scenario {kind}")
@@ -598,30 +715,59 @@ def measure(quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
             folder.mkdir()
             log(f"plan: {n:,} SKUs x 5 channels")
             run_child({"kind": "setup_plan", "n": n, "channels": 5, "folder": str(folder)})
-            results["plan"].append({"n": n, "channels": 5,
-                                    **run_child({"kind": "plan", "folder": str(folder)})})
+            results["plan"].append(
+                {"n": n, "channels": 5, **run_child({"kind": "plan", "folder": str(folder)})}
+            )
         for type_name in http_cases():
             for n in call_sizes:
                 for field in ("quantity", "price"):
                     folder = root / f"calls-{type_name}-{n}-{field}"
                     folder.mkdir()
                     log(f"calls: {type_name}, {n:,} SKUs, 1% {field} changed")
-                    results["calls"].append(run_child(
-                        {"kind": "calls", "type": type_name, "n": n, "fraction": 0.01,
-                         "field": field, "folder": str(folder)}))
+                    results["calls"].append(
+                        run_child(
+                            {
+                                "kind": "calls",
+                                "type": type_name,
+                                "n": n,
+                                "fraction": 0.01,
+                                "field": field,
+                                "folder": str(folder),
+                            }
+                        )
+                    )
             folder = root / f"latency-{type_name}"
             folder.mkdir()
             log(f"latency: {type_name}, 1,000 SKUs, 50 ms per request, published rate limit")
-            results["latency"].append(run_child(
-                {"kind": "calls", "type": type_name, "n": 1_000, "fraction": 0.01,
-                 "field": "quantity", "folder": str(folder), "latency": 0.05, "real_time": True}))
+            results["latency"].append(
+                run_child(
+                    {
+                        "kind": "calls",
+                        "type": type_name,
+                        "n": 1_000,
+                        "fraction": 0.01,
+                        "field": "quantity",
+                        "folder": str(folder),
+                        "latency": 0.05,
+                        "real_time": True,
+                    }
+                )
+            )
         for kind in ("sandbox", "feed"):
             folder = root / f"offline-{kind}"
             folder.mkdir()
             log(f"offline: {kind}, {call_sizes[-1]:,} SKUs")
-            results["offline"].append(run_child({"kind": "offline", "type": kind,
-                                                 "n": call_sizes[-1], "fraction": 0.01,
-                                                 "folder": str(folder)}))
+            results["offline"].append(
+                run_child(
+                    {
+                        "kind": "offline",
+                        "type": kind,
+                        "n": call_sizes[-1],
+                        "fraction": 0.01,
+                        "folder": str(folder),
+                    }
+                )
+            )
     log("start-up: omnisync --help")
     results["help_s"] = startup_time()
     results["floor_terms"] = floor_terms()
@@ -633,8 +779,10 @@ def floor_terms() -> list[dict[str, str]]:
     """The vendor-specific terms of the floors above, each with its reason."""
     out: list[dict[str, str]] = []
     for type_name in sorted(http_cases()):
-        def term(what: str, reason: str) -> None:
+
+        def term(what: str, reason: str, type_name: str = type_name) -> None:
             out.append({"type": type_name, "term": what, "reason": reason})
+
         if type_name in SETUP_READS:
             k, why = SETUP_READS[type_name]
             term(f"{k} set-up reads per run", why)
@@ -647,17 +795,27 @@ def floor_terms() -> list[dict[str, str]]:
         if type_name in LOOKUP_BATCH:
             size, why = LOOKUP_BATCH[type_name]
             per, more = LOOKUP_READS.get(type_name, (1, ""))
-            term(f"a lookup by SKU: {size} SKUs, {per} request{'s' if per > 1 else ''}",
-                 why + (f"; {more}" if more else ""))
+            term(
+                f"a lookup by SKU: {size} SKUs, {per} request{'s' if per > 1 else ''}",
+                why + (f"; {more}" if more else ""),
+            )
         if type_name in WRITE_REQUESTS:
             kinds, why = WRITE_REQUESTS[type_name]
-            term("write requests: " + "; ".join(
-                f"{'/'.join(sorted(fields))} {per or 'max_write_batch'} per request"
-                for fields, per in kinds), why)
+            term(
+                "write requests: "
+                + "; ".join(
+                    f"{'/'.join(sorted(fields))} {per or 'max_write_batch'} per request"
+                    for fields, per in kinds
+                ),
+                why,
+            )
         if type_name in VERIFY_READS:
             kinds, polls, per, why = VERIFY_READS[type_name]
-            term(f"after each write batch of {'/'.join(sorted(kinds))}: {polls} polls, read-back "
-                 f"{per} SKUs per lookup", why)
+            term(
+                f"after each write batch of {'/'.join(sorted(kinds))}: {polls} polls, read-back "
+                f"{per} SKUs per lookup",
+                why,
+            )
     return out
 
 
@@ -671,98 +829,133 @@ def goals(r: dict[str, Any]) -> list[dict[str, Any]]:
     big = plans[max(plans)]
     label = f"{max(plans):,} SKUs x 5 channels"
     goal(f"plan {label}: <= 2 s CPU", f"{big['plan_cpu_s']:.2f} s", big["plan_cpu_s"] <= 2.0)
-    goal(f"plan {label}: <= 300 MB peak RSS", f"{big['peak_rss_mb']:.0f} MB",
-         big["peak_rss_mb"] <= 300)
+    goal(f"plan {label}: <= 300 MB peak RSS", f"{big['peak_rss_mb']:.0f} MB", big["peak_rss_mb"] <= 300)
     if 10_000 in plans and max(plans) > 10_000:
         small = plans[10_000]
         ratio = big["plan_cpu_s"] / max(small["plan_cpu_s"], 1e-9)
         scale = max(plans) / 10_000
-        goal(f"plan CPU grows linearly (10k -> {max(plans) // 1000}k: x{scale:.0f} SKUs)",
-             f"{small['plan_cpu_s']:.2f} s -> {big['plan_cpu_s']:.2f} s (x{ratio:.1f})",
-             ratio <= scale * 1.3)
+        goal(
+            f"plan CPU grows linearly (10k -> {max(plans) // 1000}k: x{scale:.0f} SKUs)",
+            f"{small['plan_cpu_s']:.2f} s -> {big['plan_cpu_s']:.2f} s (x{ratio:.1f})",
+            ratio <= scale * 1.3,
+        )
     for c in r["calls"]:
         tag = f"{c['type']} {c['n']:,} SKUs, 1% {c['field']}"
-        goal(f"{tag}: write calls = floor", f"{c['run']['writes']} (floor {c['floor']['writes']})",
-             c["run"]["writes"] == c["floor"]["writes"])
-        goal(f"{tag}: read calls = floor", f"{c['run']['reads']} (floor {c['floor']['reads']})",
-             c["run"]["reads"] == c["floor"]["reads"])
+        goal(
+            f"{tag}: write calls = floor",
+            f"{c['run']['writes']} (floor {c['floor']['writes']})",
+            c["run"]["writes"] == c["floor"]["writes"],
+        )
+        goal(
+            f"{tag}: read calls = floor",
+            f"{c['run']['reads']} (floor {c['floor']['reads']})",
+            c["run"]["reads"] == c["floor"]["reads"],
+        )
     seen = set()
     for c in r["calls"]:
         key = (c["type"], c["n"])
         if key in seen:
             continue
         seen.add(key)
-        goal(f"{c['type']} {c['n']:,} SKUs: no-op run sends 0 writes",
-             f"{c['noop']['writes']} writes, {c['noop']['reads']} reads "
-             f"(floor {c['noop_floor']['reads']})",
-             c["noop"]["writes"] == 0 and c["noop"]["reads"] == c["noop_floor"]["reads"])
+        goal(
+            f"{c['type']} {c['n']:,} SKUs: no-op run sends 0 writes",
+            f"{c['noop']['writes']} writes, {c['noop']['reads']} reads (floor {c['noop_floor']['reads']})",
+            c["noop"]["writes"] == 0 and c["noop"]["reads"] == c["noop_floor"]["reads"],
+        )
     for o in r["offline"]:
         if o["type"] == "sandbox":
-            goal(f"sandbox {o['n']:,} SKUs: calls = floor (no-op / 1% stock)",
-                 f"{o['noop']['calls']} / {o['run']['calls']} (floor {o['noop_floor']['calls']} / "
-                 f"{o['floor']['calls']})",
-                 o["noop"]["calls"] == o["noop_floor"]["calls"]
-                 and o["run"]["calls"] == o["floor"]["calls"])
-            goal(f"sandbox {o['n']:,} SKUs: a quiet store, read incrementally: calls = floor",
-                 f"{o['quiet']['calls']} (floor {o['quiet_floor']['calls']})",
-                 o["quiet"]["calls"] == o["quiet_floor"]["calls"] and o["quiet"]["planned"] == 0)
+            goal(
+                f"sandbox {o['n']:,} SKUs: calls = floor (no-op / 1% stock)",
+                f"{o['noop']['calls']} / {o['run']['calls']} (floor {o['noop_floor']['calls']} / "
+                f"{o['floor']['calls']})",
+                o["noop"]["calls"] == o["noop_floor"]["calls"] and o["run"]["calls"] == o["floor"]["calls"],
+            )
+            goal(
+                f"sandbox {o['n']:,} SKUs: a quiet store, read incrementally: calls = floor",
+                f"{o['quiet']['calls']} (floor {o['quiet_floor']['calls']})",
+                o["quiet"]["calls"] == o["quiet_floor"]["calls"] and o["quiet"]["planned"] == 0,
+            )
         else:
-            goal(f"feed {o['n']:,} SKUs: a no-op run leaves the file alone",
-                 "rewritten" if o["noop_file_rewritten"] else "untouched",
-                 not o["noop_file_rewritten"] and o["noop"]["planned"] == 0)
+            goal(
+                f"feed {o['n']:,} SKUs: a no-op run leaves the file alone",
+                "rewritten" if o["noop_file_rewritten"] else "untouched",
+                not o["noop_file_rewritten"] and o["noop"]["planned"] == 0,
+            )
     for lat in r["latency"]:
         run, floor = lat["run"], lat["wall_floor_s"]
         wall = run["omnisync_wall_s"]
-        goal(f"{lat['type']} 1,000 SKUs, 50 ms/request: wall <= 1.15 x {lat['floor_kind']} floor",
-             f"{wall:.2f} s vs floor {floor:.2f} s (x{wall / floor:.2f}; measured {run['wall_s']:.2f} s "
-             f"less {run['fake_s']:.2f} s in the in-process fake and {run['job_wait_s']:.2f} s "
-             "waiting for the vendor's asynchronous jobs)", wall <= 1.15 * floor)
+        goal(
+            f"{lat['type']} 1,000 SKUs, 50 ms/request: wall <= 1.15 x {lat['floor_kind']} floor",
+            f"{wall:.2f} s vs floor {floor:.2f} s (x{wall / floor:.2f}; measured {run['wall_s']:.2f} s "
+            f"less {run['fake_s']:.2f} s in the in-process fake and {run['job_wait_s']:.2f} s "
+            "waiting for the vendor's asynchronous jobs)",
+            wall <= 1.15 * floor,
+        )
     goal("omnisync --help < 0.3 s", f"{r['help_s']:.3f} s", r["help_s"] < 0.3)
     return out
 
 
 def table(r: dict[str, Any]) -> str:
-    lines = ["Planning (synthetic channels; CPU excludes the adapters' own listing building)",
-             f"{'SKUs':>9} {'chan':>4} {'plan CPU':>9} {'adapters':>9} {'wall':>7} {'peak RSS':>9}"
-             f" {'writes':>7} {'sales':>6}"]
+    lines = [
+        "Planning (synthetic channels; CPU excludes the adapters' own listing building)",
+        f"{'SKUs':>9} {'chan':>4} {'plan CPU':>9} {'adapters':>9} {'wall':>7} {'peak RSS':>9}"
+        f" {'writes':>7} {'sales':>6}",
+    ]
     for p in r["plan"]:
-        lines.append(f"{p['n']:>9,} {p['channels']:>4} {p['plan_cpu_s']:>8.2f}s "
-                     f"{p['adapter_cpu_s']:>8.2f}s {p['wall_s']:>6.2f}s {p['peak_rss_mb']:>7.0f}MB"
-                     f" {p['writes']:>7} {p['sales']:>6}")
-    lines += ["", "API calls per push (in-process fakes), measured / floor",
-              f"{'channel':<12} {'SKUs':>7} {'1% of':<9} {'no-op reads':>12} {'no-op writes':>13}"
-              f" {'reads':>10} {'writes':>9}"]
+        lines.append(
+            f"{p['n']:>9,} {p['channels']:>4} {p['plan_cpu_s']:>8.2f}s "
+            f"{p['adapter_cpu_s']:>8.2f}s {p['wall_s']:>6.2f}s {p['peak_rss_mb']:>7.0f}MB"
+            f" {p['writes']:>7} {p['sales']:>6}"
+        )
+    lines += [
+        "",
+        "API calls per push (in-process fakes), measured / floor",
+        f"{'channel':<12} {'SKUs':>7} {'1% of':<9} {'no-op reads':>12} {'no-op writes':>13}"
+        f" {'reads':>10} {'writes':>9}",
+    ]
     for c in r["calls"]:
-        lines.append(f"{c['type']:<12} {c['n']:>7,} {c['field']:<9} "
-                     f"{c['noop']['reads']:>5} / {c['noop_floor']['reads']:<5}"
-                     f"{c['noop']['writes']:>7} / 0    "
-                     f"{c['run']['reads']:>4} / {c['floor']['reads']:<4}"
-                     f"{c['run']['writes']:>4} / {c['floor']['writes']:<4}")
+        lines.append(
+            f"{c['type']:<12} {c['n']:>7,} {c['field']:<9} "
+            f"{c['noop']['reads']:>5} / {c['noop_floor']['reads']:<5}"
+            f"{c['noop']['writes']:>7} / 0    "
+            f"{c['run']['reads']:>4} / {c['floor']['reads']:<4}"
+            f"{c['run']['writes']:>4} / {c['floor']['writes']:<4}"
+        )
     for o in r["offline"]:
         if o["type"] == "sandbox":
-            lines.append(f"{'sandbox':<12} {o['n']:>7,} {'quantity':<9} calls: no-op "
-                         f"{o['noop']['calls']} / {o['noop_floor']['calls']}, 1% changed "
-                         f"{o['run']['calls']} / {o['floor']['calls']}, quiet store read "
-                         f"incrementally {o['quiet']['calls']} / {o['quiet_floor']['calls']}")
+            lines.append(
+                f"{'sandbox':<12} {o['n']:>7,} {'quantity':<9} calls: no-op "
+                f"{o['noop']['calls']} / {o['noop_floor']['calls']}, 1% changed "
+                f"{o['run']['calls']} / {o['floor']['calls']}, quiet store read "
+                f"incrementally {o['quiet']['calls']} / {o['quiet_floor']['calls']}"
+            )
         else:
-            lines.append(f"{'feed':<12} {o['n']:>7,} {'quantity':<9} no-op run: file "
-                         f"{'rewritten' if o['noop_file_rewritten'] else 'untouched'}")
-    lines += ["", "Wall time, 50 ms per request, the vendors' published rate limits (1,000 SKUs, "
-              "1% stock changed)",
-              "(wall: measured, less the in-process fake's own time and waits for the vendor's "
-              "asynchronous jobs)",
-              f"{'channel':<12} {'calls':>6} {'rate/s':>7} {'measured':>9} {'fake':>6} {'jobs':>6}"
-              f" {'wall':>7} {'floor':>7} {'ratio':>6}"]
+            lines.append(
+                f"{'feed':<12} {o['n']:>7,} {'quantity':<9} no-op run: file "
+                f"{'rewritten' if o['noop_file_rewritten'] else 'untouched'}"
+            )
+    lines += [
+        "",
+        "Wall time, 50 ms per request, the vendors' published rate limits (1,000 SKUs, 1% stock changed)",
+        "(wall: measured, less the in-process fake's own time and waits for the vendor's asynchronous jobs)",
+        f"{'channel':<12} {'calls':>6} {'rate/s':>7} {'measured':>9} {'fake':>6} {'jobs':>6}"
+        f" {'wall':>7} {'floor':>7} {'ratio':>6}",
+    ]
     for lat in r["latency"]:
         rate = lat["rate_limit_per_second"]
         run = lat["run"]
-        lines.append(f"{lat['type']:<12} {run['calls']:>6} "
-                     f"{(f'{rate:.1f}' if rate else '-'):>7} {run['wall_s']:>8.2f}s "
-                     f"{run['fake_s']:>5.2f}s {run['job_wait_s']:>5.2f}s {run['omnisync_wall_s']:>6.2f}s "
-                     f"{lat['wall_floor_s']:>6.2f}s {run['omnisync_wall_s'] / lat['wall_floor_s']:>5.2f}x")
-    lines += ["", "Vendor terms in the floors (reads: pages at the largest size; writes: "
-              "ceil(changed / largest batch); a channel without compare-and-set re-reads each "
-              "write batch's stock first)"]
+        lines.append(
+            f"{lat['type']:<12} {run['calls']:>6} "
+            f"{(f'{rate:.1f}' if rate else '-'):>7} {run['wall_s']:>8.2f}s "
+            f"{run['fake_s']:>5.2f}s {run['job_wait_s']:>5.2f}s {run['omnisync_wall_s']:>6.2f}s "
+            f"{lat['wall_floor_s']:>6.2f}s {run['omnisync_wall_s'] / lat['wall_floor_s']:>5.2f}x"
+        )
+    lines += [
+        "",
+        "Vendor terms in the floors (reads: pages at the largest size; writes: "
+        "ceil(changed / largest batch); a channel without compare-and-set re-reads each "
+        "write batch's stock first)",
+    ]
     for t in r.get("floor_terms", []):
         lines.append(f"  {t['type']}: {t['term']} ({t['reason']})")
     lines += ["", f"omnisync --help: {r['help_s'] * 1000:.0f} ms", "", "Goals"]

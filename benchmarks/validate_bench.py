@@ -34,31 +34,48 @@ def catalog(count: int) -> list[Product]:
     products = []
     for i in range(count):
         bad = i % 97 == 0  # about 1% of SKUs break a rule or two
-        products.append(Product(
-            sku=f"SKU-{i:07d}",
-            title=f"Organic cotton tee {i // 4}, crew neck" + ("x" * 90 if bad else "") + f", size {i % 4}",
-            price=Money(1999 + i % 500, "USD"),
-            description="Soft organic cotton tee. Machine washable." + (" <script>" if bad else ""),
-            group_key=f"TEE-{i // 4:06d}",
-            stock={"main": i % 40, "shop": i % 3},
-            gtin=gtin13(i) if not bad else "4006381333932",
-            brand="Acme",
-            mpn=f"AC-{i}",
-            images=(f"https://cdn.example.com/p/{i}.jpg", f"https://cdn.example.com/p/{i}-b.jpg"),
-            link=f"https://shop.example.com/p/{i}",
-        ))
+        products.append(
+            Product(
+                sku=f"SKU-{i:07d}",
+                title=f"Organic cotton tee {i // 4}, crew neck"
+                + ("x" * 90 if bad else "")
+                + f", size {i % 4}",
+                price=Money(1999 + i % 500, "USD"),
+                description="Soft organic cotton tee. Machine washable." + (" <script>" if bad else ""),
+                group_key=f"TEE-{i // 4:06d}",
+                stock={"main": i % 40, "shop": i % 3},
+                gtin=gtin13(i) if not bad else "4006381333932",
+                brand="Acme",
+                mpn=f"AC-{i}",
+                images=(f"https://cdn.example.com/p/{i}.jpg", f"https://cdn.example.com/p/{i}-b.jpg"),
+                link=f"https://shop.example.com/p/{i}",
+            )
+        )
     return products
 
 
 def channels(count: int) -> list[tuple[ChannelConfig, Capabilities]]:
     caps = Capabilities(fields=FIELDS, read_page_size=100, max_write_batch=100)
     configs = [
-        ChannelConfig(name="ebay", type="sandbox", validate_as=["ebay"], currency="USD",
-                      price=PriceRules(markup_percent=Decimal(12), ending=Decimal("0.99"))),
-        ChannelConfig(name="google", type="sandbox", validate_as=["google"],
-                      content=ContentRules(title_template="{brand} {title}")),
-        ChannelConfig(name="amazon", type="sandbox", validate_as=["amazon", "walmart"],
-                      price=PriceRules(add=Decimal("1.50"))),
+        ChannelConfig(
+            name="ebay",
+            type="sandbox",
+            validate_as=["ebay"],
+            currency="USD",
+            price=PriceRules(markup_percent=Decimal(12), ending=Decimal("0.99")),
+        ),
+        ChannelConfig(
+            name="google",
+            type="sandbox",
+            validate_as=["google"],
+            content=ContentRules(title_template="{brand} {title}"),
+        ),
+        ChannelConfig(
+            name="amazon",
+            type="sandbox",
+            validate_as=["amazon", "walmart"],
+            price=PriceRules(add=Decimal("1.50")),
+        ),
         ChannelConfig(name="etsy", type="sandbox", validate_as=["etsy", "meta"]),
         ChannelConfig(name="shop", type="sandbox", validate_as=["shopify", "bigcommerce", "tiktok"]),
     ]
@@ -69,8 +86,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=100_000)
     parser.add_argument("--channels", type=int, default=5, choices=range(1, 6))
-    parser.add_argument("--memory", action="store_true",
-                        help="also measure peak memory (tracemalloc; makes the run much slower)")
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="also measure peak memory (tracemalloc; makes the run much slower)",
+    )
     args = parser.parse_args()
 
     products = catalog(args.skus)
@@ -87,8 +107,9 @@ def main() -> None:
     checks = args.skus * len(chans)
     print(f"SKUs:             {args.skus:,}")
     print(f"channels:         {len(chans)} ({rules} rules in all)")
-    print(f"findings:         {len(findings):,} ({counts['errors']:,} errors, "
-          f"{counts['warnings']:,} warnings)")
+    print(
+        f"findings:         {len(findings):,} ({counts['errors']:,} errors, {counts['warnings']:,} warnings)"
+    )
     print(f"seconds:          {seconds:.2f}")
     print(f"SKU-checks/s:     {checks / seconds:,.0f}")
     if args.memory:

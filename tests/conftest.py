@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-
 from tests.workspace import CONFIG, CSV, Workspace
 
 # CI replays the same examples every run (a fuzz finding shows up locally, never as a flaky CI).
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
@@ -44,8 +44,16 @@ def make_workspace(tmp_path: Path) -> Callable[[str, str], Workspace]:
 # -- no secret in any output, log or exception, across the whole test run --------------------------
 # Every canary and fake credential the suite uses. A hook reads what each test printed, logged and
 # raised (pytest's captured sections and failure reports) and fails the run if one appears.
-_SECRET_MARKERS = ("CANARY", "ck_fake0000", "cs_fake0000", "canary-token-", "canary-secret-",
-                   "ck_matrix_key", "cs_matrix_secret", "secret_fake0000")
+_SECRET_MARKERS = (
+    "CANARY",
+    "ck_fake0000",
+    "cs_fake0000",
+    "canary-token-",
+    "canary-secret-",
+    "ck_matrix_key",
+    "cs_matrix_secret",
+    "secret_fake0000",
+)
 _LEAKS: list[str] = []
 
 
@@ -61,6 +69,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _LEAKS:
-        print("\nSECRET LEAK: a canary or fake credential appeared in test output:\n  "
-              + "\n  ".join(sorted(set(_LEAKS))))
+        print(
+            "\nSECRET LEAK: a canary or fake credential appeared in test output:\n  "
+            + "\n  ".join(sorted(set(_LEAKS)))
+        )
         session.exitstatus = 1

@@ -60,10 +60,14 @@ class RecordedRequest:
     body: bytes
 
     @classmethod
-    def from_httpx(cls, request: httpx.Request) -> "RecordedRequest":
+    def from_httpx(cls, request: httpx.Request) -> RecordedRequest:
         request.read()
-        return cls(request.method.upper(), str(request.url),
-                   tuple((k.lower(), v) for k, v in request.headers.items()), request.content)
+        return cls(
+            request.method.upper(),
+            str(request.url),
+            tuple((k.lower(), v) for k, v in request.headers.items()),
+            request.content,
+        )
 
     @property
     def path(self) -> str:
@@ -121,15 +125,25 @@ def _load_document(path: Path) -> dict[str, Any]:
 class _OARequest:
     """openapi-core's Request protocol over a recorded request."""
 
-    def __init__(self, host_url: str, path: str, method: str, query: Sequence[tuple[str, str]],
-                 headers: Mapping[str, str], body: bytes | None, content_type: str) -> None:
+    def __init__(
+        self,
+        host_url: str,
+        path: str,
+        method: str,
+        query: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes | None,
+        content_type: str,
+    ) -> None:
         from openapi_core.datatypes import RequestParameters
         from werkzeug.datastructures import Headers, ImmutableMultiDict
 
         self.host_url = host_url
         self.path = path
         self.method = method.lower()
-        self.parameters = RequestParameters(query=ImmutableMultiDict(list(query)), header=Headers(dict(headers)))
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(list(query)), header=Headers(dict(headers))
+        )
         self.body = body
         self.content_type = content_type
 
@@ -155,8 +169,13 @@ class OpenAPISpec:
     """One OpenAPI 3 document. Request paths are given relative to the API root (the spec's first
     server URL), e.g. ``"/products/12"``."""
 
-    def __init__(self, spec: dict[str, Any], *, validate_spec: bool = True,
-                 global_query: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        *,
+        validate_spec: bool = True,
+        global_query: Mapping[str, str] | None = None,
+    ) -> None:
         from openapi_core import OpenAPI
         from openapi_core.configurations import Config
 
@@ -170,10 +189,11 @@ class OpenAPISpec:
         self.global_query = dict(global_query or {})  # name -> why it is accepted everywhere
         self._templates: list[tuple[re.Pattern[str], str]] = [
             (re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p)) + "$"), str(p))
-            for p in spec.get("paths", {})]
+            for p in spec.get("paths", {})
+        ]
 
     @classmethod
-    def load(cls, path: Path, **kw: Any) -> "OpenAPISpec":
+    def load(cls, path: Path, **kw: Any) -> OpenAPISpec:
         return _cached_openapi(str(path), tuple(sorted(kw.items(), key=lambda kv: kv[0])))
 
     def template(self, path: str) -> str | None:
@@ -204,7 +224,9 @@ class OpenAPISpec:
         if t is None:
             return set()
         item = self.spec["paths"][t]
-        params = list(item.get("parameters", [])) + list((item.get(method.lower()) or {}).get("parameters", []))
+        params = list(item.get("parameters", [])) + list(
+            (item.get(method.lower()) or {}).get("parameters", [])
+        )
         return {p["name"] for p in (self._resolve(x) for x in params) if p.get("in") == "query"}
 
     def body_properties(self, method: str, path: str) -> set[str] | None:
@@ -213,14 +235,22 @@ class OpenAPISpec:
         if op is None:
             return None
         body = self._resolve(op.get("requestBody") or {})
-        schema = self._resolve(((body.get("content") or {}).get("application/json") or {}).get("schema") or {})
+        schema = self._resolve(
+            ((body.get("content") or {}).get("application/json") or {}).get("schema") or {}
+        )
         if not isinstance(schema, dict) or "properties" not in schema or schema.get("additionalProperties"):
             return None
         return set(schema["properties"])
 
-    def violations(self, method: str, path: str, query: Sequence[tuple[str, str]],
-                   headers: Mapping[str, str], body: bytes | None,
-                   content_type: str = "application/json") -> list[str]:
+    def violations(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes | None,
+        content_type: str = "application/json",
+    ) -> list[str]:
         """What is wrong with a request (path relative to the API root); [] when it conforms."""
         where = f"{method.upper()} {path}"
         if self.template(path) is None:
@@ -245,8 +275,9 @@ class OpenAPISpec:
         # openapi-core validates declared parameters, security and the body; undeclared global
         # parameters are taken out first (it would not know them anyway).
         q = [(k, v) for k, v in query if k in declared or k not in self.global_query]
-        request = _OARequest(self.host_url, self.base_path + path, method, q, headers, body or None,
-                             content_type)
+        request = _OARequest(
+            self.host_url, self.base_path + path, method, q, headers, body or None, content_type
+        )
         try:
             self.openapi.validate_request(request)
         except Exception as exc:  # openapi-core raises a tree of validation errors
@@ -271,8 +302,18 @@ WOO_GLOBAL_QUERY: tuple[tuple[str, str], ...] = (
     ("context", "WordPress core renders every response in a context (view/edit)"),
 )
 # Auth WooCommerce documents besides HTTP Basic (storefronts.md 2.1); the spec declares only Basic.
-WOO_AUTH_PARAMS = frozenset({"consumer_key", "consumer_secret", "oauth_consumer_key", "oauth_timestamp",
-                             "oauth_nonce", "oauth_signature", "oauth_signature_method", "oauth_version"})
+WOO_AUTH_PARAMS = frozenset(
+    {
+        "consumer_key",
+        "consumer_secret",
+        "oauth_consumer_key",
+        "oauth_timestamp",
+        "oauth_nonce",
+        "oauth_signature",
+        "oauth_signature_method",
+        "oauth_version",
+    }
+)
 WOO_BATCH_LIMIT = 100
 _WOO_BATCH = re.compile(r"^/products(?:/(\d+)/variations)?/batch$")
 
@@ -372,8 +413,21 @@ def _discovery_to_jsonschema(node: Any) -> Any:
 class DiscoveryDoc:
     """A Google discovery document (``merchantapi.*_v1beta.json``)."""
 
-    STANDARD = frozenset({"$.xgafv", "access_token", "alt", "callback", "fields", "key", "oauth_token",
-                          "prettyPrint", "quotaUser", "uploadType", "upload_protocol"})
+    STANDARD = frozenset(
+        {
+            "$.xgafv",
+            "access_token",
+            "alt",
+            "callback",
+            "fields",
+            "key",
+            "oauth_token",
+            "prettyPrint",
+            "quotaUser",
+            "uploadType",
+            "upload_protocol",
+        }
+    )
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
@@ -393,14 +447,14 @@ class DiscoveryDoc:
             self._walk(res)
 
     @classmethod
-    def load(cls, path: Path) -> "DiscoveryDoc":
+    def load(cls, path: Path) -> DiscoveryDoc:
         return _cached_discovery(str(path))
 
     def find(self, method: str, path: str) -> dict[str, Any] | None:
         rel = path.lstrip("/")
         root = self.root.strip("/")
         if root and rel.startswith(root + "/"):
-            rel = rel[len(root) + 1:]
+            rel = rel[len(root) + 1 :]
         for http_method, regex, _id, m in self.methods:
             if http_method == method.upper() and regex.match(rel):
                 return m
@@ -477,11 +531,12 @@ class GraphQLSchema:
         self.schema._validation_errors = [e for e in errors if "must not be deprecated" not in e.message]
 
     @classmethod
-    def load(cls, path: Path) -> "GraphQLSchema":
+    def load(cls, path: Path) -> GraphQLSchema:
         return _cached_graphql(str(path))
 
-    def violations(self, query: str, variables: Mapping[str, Any] | None = None,
-                   operation_name: str | None = None) -> list[str]:
+    def violations(
+        self, query: str, variables: Mapping[str, Any] | None = None, operation_name: str | None = None
+    ) -> list[str]:
         from graphql import GraphQLError, OperationDefinitionNode, parse, validate
         from graphql.execution.values import get_variable_values
 
@@ -509,8 +564,10 @@ class GraphQLSchema:
             return [f"{rec}: the body is not JSON"]
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             return [f"{rec}: a GraphQL request body needs a 'query' string"]
-        return [f"{rec}: {v}" for v in self.violations(body["query"], body.get("variables"),
-                                                        body.get("operationName"))]
+        return [
+            f"{rec}: {v}"
+            for v in self.violations(body["query"], body.get("variables"), body.get("operationName"))
+        ]
 
 
 @functools.lru_cache(maxsize=2)
@@ -523,4 +580,6 @@ def _cached_graphql(path: str) -> GraphQLSchema:
 def assert_conforms(violations: Iterable[str]) -> None:
     found = list(violations)
     if found:
-        raise SpecViolation("\n".join(found[:20]) + (f"\n... {len(found) - 20} more" if len(found) > 20 else ""))
+        raise SpecViolation(
+            "\n".join(found[:20]) + (f"\n... {len(found) - 20} more" if len(found) > 20 else "")
+        )

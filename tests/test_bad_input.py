@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.workspace import CSV, Workspace
-
 from tests.fakes.server import FakeServer
 from tests.fakes.woocommerce import WooCommerceFake
+from tests.workspace import CSV, Workspace
 
 ENV = {"WOO_KEY": "ck_matrix_key_0123456789", "WOO_SECRET": "cs_matrix_secret_0123456789"}
 
@@ -58,6 +57,7 @@ def sub(old: str, new: str) -> Callable[[str], str]:
     def f(text: str) -> str:
         assert old in text, old
         return text.replace(old, new, 1)
+
     return f
 
 
@@ -69,90 +69,272 @@ HEADER = "sku,title,price,currency,quantity\n"
 
 CASES = [
     # -- channels.toml --------------------------------------------------------------------
-    Case("toml-syntax", "config", sub('path = "shop.db"', 'path = "shop.db'),
-         expect=("channels.toml:6",)),
-    Case("toml-unclosed-table", "config", sub("[channels.shop.stock]", "[channels.shop.stock"),
-         expect=("channels.toml:8",)),
-    Case("unknown-type", "config", sub('type = "woocommerce"', 'type = "woocomerce"'),
-         expect=("woocommerce", "channels.store.type"), line_of='type = "woocomerce"'),
+    Case("toml-syntax", "config", sub('path = "shop.db"', 'path = "shop.db'), expect=("channels.toml:6",)),
+    Case(
+        "toml-unclosed-table",
+        "config",
+        sub("[channels.shop.stock]", "[channels.shop.stock"),
+        expect=("channels.toml:8",),
+    ),
+    Case(
+        "unknown-type",
+        "config",
+        sub('type = "woocommerce"', 'type = "woocomerce"'),
+        expect=("woocommerce", "channels.store.type"),
+        line_of='type = "woocomerce"',
+    ),
     Case("missing-type", "config", sub('type = "sandbox"\n', ""), expect=("channels.shop", "type")),
-    Case("unknown-key", "config", sub("buffer = 1", "bufer = 1"),
-         expect=("bufer", "buffer"), line_of="bufer = 1"),
-    Case("unknown-rule-key", "config", sub("markup_percent = 10", "markup = 10"),
-         expect=("markup", "markup_percent"), line_of="markup = 10"),
-    Case("wrong-type", "config", sub("buffer = 1", 'buffer = "one"'),
-         expect=("channels.shop.stock.buffer",), line_of='buffer = "one"'),
-    Case("negative-buffer", "config", sub("buffer = 1", "buffer = -1"),
-         expect=("channels.shop.stock.buffer",), line_of="buffer = -1"),
-    Case("allocation-over-100", "config", sub("buffer = 1", "allocation_percent = 150"),
-         expect=("allocation_percent",), line_of="allocation_percent = 150"),
-    Case("floor-above-ceiling", "config", sub("markup_percent = 10", "floor = 10\nceiling = 5"),
-         expect=("floor", "ceiling")),
-    Case("markup-not-a-number", "config", sub("markup_percent = 10", 'markup_percent = "ten"'),
-         expect=("markup_percent",), line_of='markup_percent = "ten"'),
-    Case("nan-markup", "config", sub("markup_percent = 10", "markup_percent = nan"),
-         expect=("markup_percent",), line_of="markup_percent = nan"),
-    Case("unknown-template-field", "config", add('\n[channels.shop.content]\ntitle_template = "{colour} {title}"\n'),
-         expect=("title_template", "colour"), line_of='title_template = "{colour} {title}"'),
-    Case("duplicate-channel", "config", add('\n[channels.shop]\ntype = "sandbox"\npath = "x.db"\n'),
-         expect=("duplicate channel name shop",)),
-    Case("inline-secret", "config", sub('consumer_secret_env = "WOO_SECRET"',
-                                         'consumer_secret = "cs_pasted_secret_value"'),
-         expect=("consumer_secret", "never read from the config file"), line_of='consumer_secret = "cs_pasted_secret_value"'),
-    Case("missing-secret", "config", env={"WOO_KEY": "", "WOO_SECRET": "x"},
-         expect=("WOO_KEY", "consumer_key_env")),
-    Case("secret-env-not-a-name", "config", sub('consumer_key_env = "WOO_KEY"', 'consumer_key_env = "ck live 123"'),
-         expect=("consumer_key_env",), line_of='consumer_key_env = "ck live 123"'),
-    Case("base-url-ftp", "config", lambda t: t.replace('base_url = "http://', 'base_url = "ftp://'),
-         expect=("base_url", "http"), line_of='base_url = "ftp://'),
-    Case("base-url-no-scheme", "config", lambda t: t.replace('base_url = "http://', 'base_url = "'),
-         expect=("base_url",)),
-    Case("name-key-written", "config", sub('path = "shop.db"', 'path = "shop.db"\nname = "other"'),
-         expect=("name",), line_of='name = "other"'),
+    Case(
+        "unknown-key",
+        "config",
+        sub("buffer = 1", "bufer = 1"),
+        expect=("bufer", "buffer"),
+        line_of="bufer = 1",
+    ),
+    Case(
+        "unknown-rule-key",
+        "config",
+        sub("markup_percent = 10", "markup = 10"),
+        expect=("markup", "markup_percent"),
+        line_of="markup = 10",
+    ),
+    Case(
+        "wrong-type",
+        "config",
+        sub("buffer = 1", 'buffer = "one"'),
+        expect=("channels.shop.stock.buffer",),
+        line_of='buffer = "one"',
+    ),
+    Case(
+        "negative-buffer",
+        "config",
+        sub("buffer = 1", "buffer = -1"),
+        expect=("channels.shop.stock.buffer",),
+        line_of="buffer = -1",
+    ),
+    Case(
+        "allocation-over-100",
+        "config",
+        sub("buffer = 1", "allocation_percent = 150"),
+        expect=("allocation_percent",),
+        line_of="allocation_percent = 150",
+    ),
+    Case(
+        "floor-above-ceiling",
+        "config",
+        sub("markup_percent = 10", "floor = 10\nceiling = 5"),
+        expect=("floor", "ceiling"),
+    ),
+    Case(
+        "markup-not-a-number",
+        "config",
+        sub("markup_percent = 10", 'markup_percent = "ten"'),
+        expect=("markup_percent",),
+        line_of='markup_percent = "ten"',
+    ),
+    Case(
+        "nan-markup",
+        "config",
+        sub("markup_percent = 10", "markup_percent = nan"),
+        expect=("markup_percent",),
+        line_of="markup_percent = nan",
+    ),
+    Case(
+        "unknown-template-field",
+        "config",
+        add('\n[channels.shop.content]\ntitle_template = "{colour} {title}"\n'),
+        expect=("title_template", "colour"),
+        line_of='title_template = "{colour} {title}"',
+    ),
+    Case(
+        "duplicate-channel",
+        "config",
+        add('\n[channels.shop]\ntype = "sandbox"\npath = "x.db"\n'),
+        expect=("duplicate channel name shop",),
+    ),
+    Case(
+        "inline-secret",
+        "config",
+        sub('consumer_secret_env = "WOO_SECRET"', 'consumer_secret = "cs_pasted_secret_value"'),
+        expect=("consumer_secret", "never read from the config file"),
+        line_of='consumer_secret = "cs_pasted_secret_value"',
+    ),
+    Case(
+        "missing-secret",
+        "config",
+        env={"WOO_KEY": "", "WOO_SECRET": "x"},
+        expect=("WOO_KEY", "consumer_key_env"),
+    ),
+    Case(
+        "secret-env-not-a-name",
+        "config",
+        sub('consumer_key_env = "WOO_KEY"', 'consumer_key_env = "ck live 123"'),
+        expect=("consumer_key_env",),
+        line_of='consumer_key_env = "ck live 123"',
+    ),
+    Case(
+        "base-url-ftp",
+        "config",
+        lambda t: t.replace('base_url = "http://', 'base_url = "ftp://'),
+        expect=("base_url", "http"),
+        line_of='base_url = "ftp://',
+    ),
+    Case(
+        "base-url-no-scheme",
+        "config",
+        lambda t: t.replace('base_url = "http://', 'base_url = "'),
+        expect=("base_url",),
+    ),
+    Case(
+        "name-key-written",
+        "config",
+        sub('path = "shop.db"', 'path = "shop.db"\nname = "other"'),
+        expect=("name",),
+        line_of='name = "other"',
+    ),
     Case("empty-config", "config", lambda t: "", expect=("channels.toml", "channel")),
-    Case("sync-unknown-field", "config", sub('path = "shop.db"', 'path = "shop.db"\nsync = ["stock"]'),
-         expect=("sync",), line_of='sync = ["stock"]'),
-    Case("currency-lowercase", "config", sub('path = "shop.db"', 'path = "shop.db"\ncurrency = "usd"'),
-         expect=("currency", "USD"), line_of='currency = "usd"'),
-    Case("enabled-not-bool", "config", sub('path = "shop.db"', 'path = "shop.db"\nenabled = 3'),
-         expect=("enabled",), line_of="enabled = 3"),
+    Case(
+        "sync-unknown-field",
+        "config",
+        sub('path = "shop.db"', 'path = "shop.db"\nsync = ["stock"]'),
+        expect=("sync",),
+        line_of='sync = ["stock"]',
+    ),
+    Case(
+        "currency-lowercase",
+        "config",
+        sub('path = "shop.db"', 'path = "shop.db"\ncurrency = "usd"'),
+        expect=("currency", "USD"),
+        line_of='currency = "usd"',
+    ),
+    Case(
+        "enabled-not-bool",
+        "config",
+        sub('path = "shop.db"', 'path = "shop.db"\nenabled = 3'),
+        expect=("enabled",),
+        line_of="enabled = 3",
+    ),
     Case("missing-config-file", "config", args=("--config", "nope.toml", "push"), expect=("nope.toml",)),
     Case("unknown-channel-flag", "config", args=("push", "--channel", "shpo"), expect=("shop",)),
     # -- catalog.db ---------------------------------------------------------------------------
     Case("catalog-not-sqlite", "catalog", catalog_bytes=b"not a database\n" * 200, expect=("catalog.db",)),
     Case("catalog-missing", "catalog", catalog_bytes=b"", expect=("catalog.db", "omnisync init")),
-    Case("catalog-wrong-schema", "catalog", catalog_sql="ALTER TABLE products RENAME COLUMN price_minor TO price",
-         expect=("catalog.db", "price_minor")),
-    Case("catalog-real-price", "catalog", catalog_sql="UPDATE products SET price_minor = 19.99 WHERE sku='MUG'",
-         expect=("catalog.db", "MUG", "price")),
-    Case("catalog-unknown-currency", "catalog", catalog_sql="UPDATE products SET currency = 'XXZ' WHERE sku='MUG'",
-         expect=("catalog.db", "MUG", "currency")),
-    Case("catalog-bad-images", "catalog", catalog_sql="UPDATE products SET images = '[broken' WHERE sku='MUG'",
-         expect=("catalog.db", "MUG", "images")),
+    Case(
+        "catalog-wrong-schema",
+        "catalog",
+        catalog_sql="ALTER TABLE products RENAME COLUMN price_minor TO price",
+        expect=("catalog.db", "price_minor"),
+    ),
+    Case(
+        "catalog-real-price",
+        "catalog",
+        catalog_sql="UPDATE products SET price_minor = 19.99 WHERE sku='MUG'",
+        expect=("catalog.db", "MUG", "price"),
+    ),
+    Case(
+        "catalog-unknown-currency",
+        "catalog",
+        catalog_sql="UPDATE products SET currency = 'XXZ' WHERE sku='MUG'",
+        expect=("catalog.db", "MUG", "currency"),
+    ),
+    Case(
+        "catalog-bad-images",
+        "catalog",
+        catalog_sql="UPDATE products SET images = '[broken' WHERE sku='MUG'",
+        expect=("catalog.db", "MUG", "images"),
+    ),
     # -- CSV import ---------------------------------------------------------------------------
-    Case("csv-latin1", "csv", csv="sku,title,price,currency,quantity\nA,Caf\xe9,1.00,USD,1\n",
-         args=("import", "bad.csv"), expect=("bad.csv:2", "title", "UTF-8")),
-    Case("csv-duplicate-sku", "csv", csv=HEADER + "A,a,1.00,USD,1\nA,b,1.00,USD,1\n", args=("import", "bad.csv"),
-         expect=("bad.csv:3", "sku", "row 2")),
-    Case("csv-empty-sku", "csv", csv=HEADER + ",a,1.00,USD,1\n", args=("import", "bad.csv"), expect=("bad.csv:2", "sku")),
-    Case("csv-nan-price", "csv", csv=HEADER + "A,a,NaN,USD,1\n", args=("import", "bad.csv"), expect=("bad.csv:2", "price")),
-    Case("csv-negative-price", "csv", csv=HEADER + "A,a,-1.00,USD,1\n", args=("import", "bad.csv"),
-         expect=("bad.csv:2", "price")),
-    Case("csv-huge-price", "csv", csv=HEADER + "A,a,1e20,USD,1\n", args=("import", "bad.csv"), expect=("bad.csv:2", "price")),
-    Case("csv-too-many-decimals", "csv", csv=HEADER + "A,a,1.999,USD,1\n", args=("import", "bad.csv"),
-         expect=("bad.csv:2", "price")),
-    Case("csv-negative-quantity", "csv", csv=HEADER + "A,a,1.00,USD,-3\n", args=("import", "bad.csv"),
-         expect=("bad.csv:2", "quantity")),
-    Case("csv-fractional-quantity", "csv", csv=HEADER + "A,a,1.00,USD,1.5\n", args=("import", "bad.csv"),
-         expect=("bad.csv:2", "quantity")),
-    Case("csv-huge-quantity", "csv", csv=HEADER + "A,a,1.00,USD,99999999999\n", args=("import", "bad.csv"),
-         expect=("bad.csv:2", "quantity")),
-    Case("csv-unknown-currency", "csv", csv=HEADER + "A,a,1.00,XXZ,1\n", args=("import", "bad.csv"),
-         expect=("bad.csv:2", "currency")),
-    Case("csv-bad-gtin", "csv", csv="sku,title,price,currency,gtin\nA,a,1.00,USD,4006381333932\n",
-         args=("import", "bad.csv"), expect=("bad.csv:2", "gtin")),
-    Case("csv-unknown-column", "csv", csv="sku,titel,price,currency\nA,a,1.00,USD\n", args=("import", "bad.csv"),
-         expect=("bad.csv", "titel", "title")),
+    Case(
+        "csv-latin1",
+        "csv",
+        csv="sku,title,price,currency,quantity\nA,Caf\xe9,1.00,USD,1\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "title", "UTF-8"),
+    ),
+    Case(
+        "csv-duplicate-sku",
+        "csv",
+        csv=HEADER + "A,a,1.00,USD,1\nA,b,1.00,USD,1\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:3", "sku", "row 2"),
+    ),
+    Case(
+        "csv-empty-sku",
+        "csv",
+        csv=HEADER + ",a,1.00,USD,1\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "sku"),
+    ),
+    Case(
+        "csv-nan-price",
+        "csv",
+        csv=HEADER + "A,a,NaN,USD,1\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "price"),
+    ),
+    Case(
+        "csv-negative-price",
+        "csv",
+        csv=HEADER + "A,a,-1.00,USD,1\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "price"),
+    ),
+    Case(
+        "csv-huge-price",
+        "csv",
+        csv=HEADER + "A,a,1e20,USD,1\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "price"),
+    ),
+    Case(
+        "csv-too-many-decimals",
+        "csv",
+        csv=HEADER + "A,a,1.999,USD,1\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "price"),
+    ),
+    Case(
+        "csv-negative-quantity",
+        "csv",
+        csv=HEADER + "A,a,1.00,USD,-3\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "quantity"),
+    ),
+    Case(
+        "csv-fractional-quantity",
+        "csv",
+        csv=HEADER + "A,a,1.00,USD,1.5\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "quantity"),
+    ),
+    Case(
+        "csv-huge-quantity",
+        "csv",
+        csv=HEADER + "A,a,1.00,USD,99999999999\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "quantity"),
+    ),
+    Case(
+        "csv-unknown-currency",
+        "csv",
+        csv=HEADER + "A,a,1.00,XXZ,1\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "currency"),
+    ),
+    Case(
+        "csv-bad-gtin",
+        "csv",
+        csv="sku,title,price,currency,gtin\nA,a,1.00,USD,4006381333932\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv:2", "gtin"),
+    ),
+    Case(
+        "csv-unknown-column",
+        "csv",
+        csv="sku,titel,price,currency\nA,a,1.00,USD\n",
+        args=("import", "bad.csv"),
+        expect=("bad.csv", "titel", "title"),
+    ),
 ]
 
 
@@ -171,7 +353,8 @@ def test_matrix_has_at_least_30_cases() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_exits_2_names_the_place_and_sends_nothing(
-        case: Case, tmp_path: Path, store: tuple[WooCommerceFake, str]) -> None:
+    case: Case, tmp_path: Path, store: tuple[WooCommerceFake, str]
+) -> None:
     fake, url = store
     ws = Workspace(tmp_path)
     good = config(url)

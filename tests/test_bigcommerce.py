@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pydantic
 import pytest
+from tests.fakes.bigcommerce import BigCommerceFake, bigcommerce_spec
+from tests.spec_check import RecordedRequest, RecordingTransport, assert_conforms
 
 from omnisync.channels import load
 from omnisync.channels.base import ChannelContext
@@ -21,8 +23,6 @@ from omnisync.channels.bigcommerce import BigCommerceChannel, BigCommerceConfig
 from omnisync.errors import AuthError, Kind, PermanentError, TransientError
 from omnisync.models import DESCRIPTION, PRICE, QUANTITY, TITLE, Listing, RemoteListing, WriteItem, frozen
 from omnisync.money import Money
-from tests.fakes.bigcommerce import BigCommerceFake, bigcommerce_spec
-from tests.spec_check import RecordedRequest, RecordingTransport, assert_conforms
 
 # The adapter's own contract beyond the shared suite: selected with `-m contract -k bigcommerce`.
 pytestmark = pytest.mark.contract
@@ -34,21 +34,35 @@ class Store:
     """An adapter wired to a fake store, with a sleep that moves the fake's clock (virtual time).
     Every request it sends is recorded in ``sent`` (for the spec check)."""
 
-    def __init__(self, fake: BigCommerceFake | None = None, *, sent: list[RecordedRequest] | None = None,
-                 **cfg: Any) -> None:
+    def __init__(
+        self, fake: BigCommerceFake | None = None, *, sent: list[RecordedRequest] | None = None, **cfg: Any
+    ) -> None:
         self.now = 0.0
         self.fake = fake or BigCommerceFake(access_token=TOKEN, clock=lambda: self.now)
         self.sleeps: list[float] = []
         self.logs: list[str] = []
         self.counters: dict[str, int] = {}
         self.sent: list[RecordedRequest] = sent if sent is not None else []
-        self.ctx = ChannelContext(env={"BC_TOKEN": TOKEN},
-                                  transport=RecordingTransport(self.fake.transport(), self.sent),
-                                  log=self.logs.append, sleep=self._sleep, config_dir=Path("."),
-                                  counters=self.counters, verbose=True)
+        self.ctx = ChannelContext(
+            env={"BC_TOKEN": TOKEN},
+            transport=RecordingTransport(self.fake.transport(), self.sent),
+            log=self.logs.append,
+            sleep=self._sleep,
+            config_dir=Path("."),
+            counters=self.counters,
+            verbose=True,
+        )
         self.cfg = BigCommerceConfig.model_validate(
-            {"name": "bc", "type": "bigcommerce", "base_url": "https://bc.test", "store_hash": "fakestore",
-             "access_token_env": "BC_TOKEN", "currency": "USD", **cfg})
+            {
+                "name": "bc",
+                "type": "bigcommerce",
+                "base_url": "https://bc.test",
+                "store_hash": "fakestore",
+                "access_token_env": "BC_TOKEN",
+                "currency": "USD",
+                **cfg,
+            }
+        )
         self.adapter = BigCommerceChannel(self.cfg, self.ctx)
 
     def _sleep(self, seconds: float) -> None:
@@ -58,14 +72,27 @@ class Store:
     def read(self, skus: list[str] | None = None) -> dict[str, RemoteListing]:
         return {r.sku: r for r in self.adapter.read(skus=skus)}
 
-    def write(self, values: dict[str, dict[str, Any]], remote: dict[str, RemoteListing] | None = None) -> list[Any]:
-        items = [WriteItem(sku=s, values=frozen(v), listing=Listing(s, frozen(v)), key=f"k-{s}",
-                           remote=(remote or {}).get(s)) for s, v in values.items()]
+    def write(
+        self, values: dict[str, dict[str, Any]], remote: dict[str, RemoteListing] | None = None
+    ) -> list[Any]:
+        items = [
+            WriteItem(
+                sku=s,
+                values=frozen(v),
+                listing=Listing(s, frozen(v)),
+                key=f"k-{s}",
+                remote=(remote or {}).get(s),
+            )
+            for s, v in values.items()
+        ]
         return self.adapter.write(items)
 
     def calls(self, method: str | None = None) -> list[str]:
-        return [f"{r.method} {r.path.split('/v3', 1)[1]}" for r in self.fake.requests
-                if method is None or r.method == method]
+        return [
+            f"{r.method} {r.path.split('/v3', 1)[1]}"
+            for r in self.fake.requests
+            if method is None or r.method == method
+        ]
 
 
 def usd(amount: str) -> Money:
@@ -78,17 +105,26 @@ def test_the_registry_loads_the_adapter_and_its_config_model() -> None:
     assert cls is BigCommerceChannel and cls.Config is BigCommerceConfig
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"currency": None}, "currency is required"),
-    ({"currency": "usd"}, "ISO 4217"),
-    ({"store_hash": "abc/123"}, "store_hash"),
-    ({"locations": {"main": ["warehouse"]}}, "positive integers"),
-    ({"access_token": "inline-secret"}, "Extra inputs are not permitted"),
-    ({"default_location_id": 0}, "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"currency": None}, "currency is required"),
+        ({"currency": "usd"}, "ISO 4217"),
+        ({"store_hash": "abc/123"}, "store_hash"),
+        ({"locations": {"main": ["warehouse"]}}, "positive integers"),
+        ({"access_token": "inline-secret"}, "Extra inputs are not permitted"),
+        ({"default_location_id": 0}, "greater than or equal to 1"),
+    ],
+)
 def test_config_mistakes_are_refused(change: dict[str, Any], message: str) -> None:
-    raw = {"name": "bc", "type": "bigcommerce", "store_hash": "abc123", "access_token_env": "T",
-           "currency": "USD", **change}
+    raw = {
+        "name": "bc",
+        "type": "bigcommerce",
+        "store_hash": "abc123",
+        "access_token_env": "T",
+        "currency": "USD",
+        **change,
+    }
     with pytest.raises(pydantic.ValidationError, match=message):
         BigCommerceConfig.model_validate(raw)
 
@@ -103,12 +139,17 @@ def test_requests_go_to_the_store_path_with_the_token_header() -> None:
         return fake.handler(request)
 
     ctx = ChannelContext(env={"T": TOKEN}, transport=httpx.MockTransport(handler), sleep=lambda s: None)
-    cfg = BigCommerceConfig(name="bc", type="bigcommerce", store_hash="fakestore", access_token_env="T",
-                            currency="USD")
+    cfg = BigCommerceConfig(
+        name="bc", type="bigcommerce", store_hash="fakestore", access_token_env="T", currency="USD"
+    )
     ch = BigCommerceChannel(cfg, ctx)
     assert len(list(ch.read())) == 1
-    assert str(requests[0].url).startswith("https://api.bigcommerce.com/stores/fakestore/v3/catalog/products?")
-    assert requests[0].headers["x-auth-token"] == TOKEN and requests[0].headers["accept"] == "application/json"
+    assert str(requests[0].url).startswith(
+        "https://api.bigcommerce.com/stores/fakestore/v3/catalog/products?"
+    )
+    assert (
+        requests[0].headers["x-auth-token"] == TOKEN and requests[0].headers["accept"] == "application/json"
+    )
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -120,8 +161,12 @@ def test_products_and_variants_map_to_skus() -> None:
     variant.price = usd("25.50").amount  # its own price; BC-V001-1 inherits the product's
     listed = store.read()
     assert sorted(listed) == ["BC-0001", "BC-0002", "BC-V001-1", "BC-V001-2"]
-    assert dict(listed["BC-0001"].values) == {QUANTITY: 10, PRICE: usd("19.99"), TITLE: "Product 1",
-                                              DESCRIPTION: "<p>Description of product 1.</p>"}
+    assert dict(listed["BC-0001"].values) == {
+        QUANTITY: 10,
+        PRICE: usd("19.99"),
+        TITLE: "Product 1",
+        DESCRIPTION: "<p>Description of product 1.</p>",
+    }
     assert listed["BC-V001-1"].values[PRICE] == usd("19.99")
     assert listed["BC-V001-2"].values[PRICE] == usd("25.50")
     assert listed["BC-V001-2"].values[TITLE] == "Variable 1"  # the product's name
@@ -154,8 +199,12 @@ def test_reading_some_skus_finds_products_by_sku_and_variants_one_by_one() -> No
     skus = store.fake.seed(3, variable=2, per_parent=2)
     got = store.read([skus[0], "BC-V002-1", "NOPE"])
     assert set(got) == {skus[0], "BC-V002-1"}
-    assert store.calls() == ["GET /catalog/products", "GET /catalog/variants", "GET /catalog/variants",
-                             "GET /catalog/products"]
+    assert store.calls() == [
+        "GET /catalog/products",
+        "GET /catalog/variants",
+        "GET /catalog/variants",
+        "GET /catalog/products",
+    ]
     # once placed, SKUs are read by their product ids
     before = len(store.fake.requests)
     assert set(store.read(["BC-V002-1", skus[0]])) == {skus[0], "BC-V002-1"}
@@ -174,22 +223,32 @@ def test_each_field_goes_to_its_endpoint_and_applied_is_what_the_store_answered(
     store = Store()
     store.fake.seed(1, variable=1, per_parent=1)
     listed = store.read()
-    results = store.write({"BC-0001": {PRICE: usd("1234567.89"), TITLE: "Mug — blue", QUANTITY: 4},
-                           "BC-V001-1": {PRICE: usd("0.10"), QUANTITY: 0}}, listed)
+    results = store.write(
+        {
+            "BC-0001": {PRICE: usd("1234567.89"), TITLE: "Mug — blue", QUANTITY: 4},
+            "BC-V001-1": {PRICE: usd("0.10"), QUANTITY: 0},
+        },
+        listed,
+    )
     assert [r.ok for r in results] == [True, True]
     assert dict(results[0].applied) == {PRICE: usd("1234567.89"), TITLE: "Mug — blue", QUANTITY: 4}
     assert dict(results[1].applied) == {PRICE: usd("0.10"), QUANTITY: 0}
-    assert store.calls("PUT") == ["PUT /catalog/products", "PUT /catalog/variants",
-                                  "PUT /inventory/adjustments/absolute"]
+    assert store.calls("PUT") == [
+        "PUT /catalog/products",
+        "PUT /catalog/variants",
+        "PUT /inventory/adjustments/absolute",
+    ]
     products, variants, adjustment = (r.json for r in store.fake.write_requests())
     # prices travel as JSON numbers with the exact digits (the fake reads them as Decimal)
-    assert products == [{"id": listed["BC-0001"].extra["product_id"], "price": Decimal("1234567.89"),
-                         "name": "Mug — blue"}]
+    assert products == [
+        {"id": listed["BC-0001"].extra["product_id"], "price": Decimal("1234567.89"), "name": "Mug — blue"}
+    ]
     assert variants == [{"id": listed["BC-V001-1"].extra["variant_id"], "price": Decimal("0.10")}]
     # stock by product id for a product tracked by product, by variant id for one tracked by variant
     assert adjustment["items"] == [
         {"location_id": 1, "product_id": listed["BC-0001"].extra["product_id"], "quantity": 4},
-        {"location_id": 1, "variant_id": listed["BC-V001-1"].extra["variant_id"], "quantity": 0}]
+        {"location_id": 1, "variant_id": listed["BC-V001-1"].extra["variant_id"], "quantity": 0},
+    ]
     assert store.fake.stored("BC-V001-1").price == "0.10"  # type: ignore[union-attr]
 
 
@@ -203,8 +262,11 @@ def test_batches_follow_the_vendor_limits_per_kind_of_write() -> None:
     by_kind: dict[str, list[int]] = {}
     for r, size in zip(store.fake.write_requests(), store.fake.batch_sizes()):
         by_kind.setdefault(r.path.split("/v3", 1)[1], []).append(size)
-    assert by_kind == {"/catalog/products": [10, 10, 5], "/catalog/variants": [50, 10],
-                       "/inventory/adjustments/absolute": [85]}
+    assert by_kind == {
+        "/catalog/products": [10, 10, 5],
+        "/catalog/variants": [50, 10],
+        "/inventory/adjustments/absolute": [85],
+    }
 
 
 def test_a_207_answer_is_reported_per_sku() -> None:
@@ -240,7 +302,8 @@ def test_a_refused_adjustment_loses_the_named_item_and_is_sent_again() -> None:
     results = store.write({s: {QUANTITY: 2} for s in skus}, listed)
     assert [r.ok for r in results] == [True, False, True, True]
     assert "tracked by variant" in (results[1].error or "") and str(listed[skus[1]].extra["product_id"]) in (
-        results[1].error or "")
+        results[1].error or ""
+    )
     assert store.fake.batch_sizes() == [4, 3]
 
 
@@ -249,10 +312,15 @@ def test_what_bigcommerce_cannot_take_is_refused_per_field_and_the_rest_is_writt
     store.fake.seed(2, variable=1, per_parent=1)
     store.fake.set_tracking("BC-0002", "none")
     listed = store.read()
-    results = store.write({"BC-V001-1": {TITLE: "New name", QUANTITY: 5},
-                           "BC-0002": {QUANTITY: 5, PRICE: usd("2.00")},
-                           "BC-0001": {PRICE: Money.parse("5.00", "EUR"), TITLE: "x" * 251},
-                           "GHOST": {QUANTITY: 1}}, listed)
+    results = store.write(
+        {
+            "BC-V001-1": {TITLE: "New name", QUANTITY: 5},
+            "BC-0002": {QUANTITY: 5, PRICE: usd("2.00")},
+            "BC-0001": {PRICE: Money.parse("5.00", "EUR"), TITLE: "x" * 251},
+            "GHOST": {QUANTITY: 1},
+        },
+        listed,
+    )
     assert not any(r.ok for r in results)
     assert "no title of its own" in (results[0].error or "") and dict(results[0].applied) == {QUANTITY: 5}
     assert "inventory tracking is off" in (results[1].error or "")
@@ -290,8 +358,9 @@ def test_a_failed_first_request_raises_and_a_later_one_is_reported_per_sku() -> 
     with pytest.raises(TransientError):
         store.write({"BC-0001": {PRICE: usd("1.00")}, "BC-V001-1": {PRICE: usd("1.00")}}, listed)
     store.fake.faults.fail_next(503, count=6, match="/catalog/variants")
-    results = store.write({"BC-0001": {PRICE: usd("2.00"), QUANTITY: 1}, "BC-V001-1": {PRICE: usd("2.00")}},
-                          listed)
+    results = store.write(
+        {"BC-0001": {PRICE: usd("2.00"), QUANTITY: 1}, "BC-V001-1": {PRICE: usd("2.00")}}, listed
+    )
     assert results[0].applied == {PRICE: usd("2.00")} and "not sent" in (results[0].error or "")
     assert results[1].error_kind == Kind.RETRY.value and "gave up" in (results[1].error or "")
     assert store.fake.stored("BC-0001").quantity == 10  # type: ignore[union-attr]
@@ -319,7 +388,9 @@ def test_multi_location_stock_is_read_and_written_per_location() -> None:
 def test_a_location_the_store_does_not_have_is_named() -> None:
     store = Store(BigCommerceFake(access_token=TOKEN, locations=[1, 2]), locations={"1": ["a"], "7": ["b"]})
     store.fake.seed(1)
-    with pytest.raises(PermanentError, match=r"location id\(s\) 7.*it has: 1 \(Location 1\), 2 \(Location 2\)"):
+    with pytest.raises(
+        PermanentError, match=r"location id\(s\) 7.*it has: 1 \(Location 1\), 2 \(Location 2\)"
+    ):
         store.read()
 
 
@@ -419,7 +490,8 @@ def test_a_1000_sku_push_with_5_percent_changed_makes_the_fewest_write_calls(tmp
     (tmp_path / "channels.toml").write_text(
         'catalog = "catalog.db"\nstate = "state.db"\n\n[channels.bc]\ntype = "bigcommerce"\n'
         'base_url = "https://bc.test"\nstore_hash = "fakestore"\naccess_token_env = "BC_TOKEN"\n'
-        'currency = "USD"\n')
+        'currency = "USD"\n'
+    )
     env = {"BC_TOKEN": TOKEN}
     config = load_config(tmp_path / "channels.toml", env=env)
     logs: list[str] = []
@@ -436,9 +508,11 @@ def test_a_1000_sku_push_with_5_percent_changed_makes_the_fewest_write_calls(tmp
     for r in fake.write_requests():
         writes[r.path.split("/v3", 1)[1]] = writes.get(r.path.split("/v3", 1)[1], 0) + 1
     product_writes = len(set(price_products) | set(titles))
-    assert writes == {"/catalog/products": math.ceil(product_writes / 10),
-                      "/catalog/variants": math.ceil(len(price_variants) / 50),
-                      "/inventory/adjustments/absolute": math.ceil(len(stock) / 2000)}
+    assert writes == {
+        "/catalog/products": math.ceil(product_writes / 10),
+        "/catalog/variants": math.ceil(len(price_variants) / 50),
+        "/inventory/adjustments/absolute": math.ceil(len(stock) / 2000),
+    }
     assert all(fake.stored(s).quantity == 3 for s in stock)  # type: ignore[union-attr]
     assert all(fake.stored(s).price == "24.99" for s in price_products + price_variants)  # type: ignore[union-attr]
     assert TOKEN not in "\n".join(logs)
@@ -479,12 +553,22 @@ def test_the_fake_serves_the_adapter_over_loopback() -> None:
     skus = fake.seed(30, variable=1, per_parent=3)
     with FakeServer(fake) as server:
         ctx = ChannelContext(env={"T": TOKEN}, sleep=lambda s: None)
-        cfg = BigCommerceConfig(name="bc", type="bigcommerce", base_url=server.url, store_hash="fakestore",
-                                access_token_env="T", currency="USD")
+        cfg = BigCommerceConfig(
+            name="bc",
+            type="bigcommerce",
+            base_url=server.url,
+            store_hash="fakestore",
+            access_token_env="T",
+            currency="USD",
+        )
         ch = BigCommerceChannel(cfg, ctx)
         listed = {r.sku: r for r in ch.read()}
-        items = [WriteItem(sku=s, values=frozen({QUANTITY: 2}), listing=Listing(s, frozen({})), key=s,
-                           remote=listed[s]) for s in skus]
+        items = [
+            WriteItem(
+                sku=s, values=frozen({QUANTITY: 2}), listing=Listing(s, frozen({})), key=s, remote=listed[s]
+            )
+            for s in skus
+        ]
         results = ch.write(items)
         ch.close()
     assert len(listed) == len(skus) and all(r.ok for r in results)

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from benchmarks.run import AdapterRig, floors, http_cases, read_floor, write_floor
+
 from omnisync.channels import HTTP_TYPES
 
 TYPES = sorted(http_cases())
@@ -40,7 +40,8 @@ def test_every_http_type_is_measured() -> None:
 
 @pytest.mark.parametrize("type_name", TYPES)
 def test_a_push_with_nothing_to_do_reads_at_full_pages_and_writes_nothing(
-        type_name: str, tmp_path: Path) -> None:
+    type_name: str, tmp_path: Path
+) -> None:
     probe = AdapterRig(type_name, 1, tmp_path / "probe")
     n, _ = sizes(probe.capabilities)
     rig = AdapterRig(type_name, n, tmp_path / "rig")
@@ -68,7 +69,8 @@ def _cases() -> list[object]:
 
 @pytest.mark.parametrize(("type_name", "field"), _cases())
 def test_a_push_makes_the_fewest_calls_the_batch_limits_allow(
-        type_name: str, field: str, tmp_path: Path) -> None:
+    type_name: str, field: str, tmp_path: Path
+) -> None:
     probe = AdapterRig(type_name, 1, tmp_path / "probe")
     n, k = sizes(probe.capabilities)
     rig = AdapterRig(type_name, n, tmp_path / "rig")
@@ -88,20 +90,29 @@ def test_a_push_makes_the_fewest_calls_the_batch_limits_allow(
 def test_help_imports_no_adapter_and_no_heavy_module() -> None:
     """``omnisync --help`` stays fast: it imports neither an adapter nor httpx, pydantic,
     sqlite_utils or tenacity (checked with ``-X importtime``, not timed)."""
-    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "omnisync", "--help"],
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "omnisync", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 0 and "Usage" in p.stdout
-    imported = {line.rsplit("|", 1)[-1].strip() for line in p.stderr.splitlines()
-                if line.startswith("import time:")}
-    heavy = {m for m in imported
-             if m.split(".")[0] in ("httpx", "pydantic", "sqlite_utils", "tenacity")
-             or (m.startswith("omnisync.channels.") and m != "omnisync.channels")}
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in p.stderr.splitlines() if line.startswith("import time:")
+    }
+    heavy = {
+        m
+        for m in imported
+        if m.split(".")[0] in ("httpx", "pydantic", "sqlite_utils", "tenacity")
+        or (m.startswith("omnisync.channels.") and m != "omnisync.channels")
+    }
     assert not heavy, sorted(heavy)
 
 
 @pytest.mark.parametrize("type_name", TYPES)
 def test_a_push_that_mixes_kinds_of_change_takes_no_more_writes_than_their_sum(
-        type_name: str, tmp_path: Path) -> None:
+    type_name: str, tmp_path: Path
+) -> None:
     """Stock, prices and titles may go in separate vendor requests with limits of their own
     (Shopify: 250 inventory rows, 80 products aliased; BigCommerce: 2,000 adjustments, 10
     products; Medusa: a product batch, a stock batch and one request per product's prices). The

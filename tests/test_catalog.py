@@ -94,7 +94,8 @@ def test_init_creates_the_schema_with_integer_prices_and_is_idempotent(db_path: 
     assert db.table("overrides").pks == ["sku", "channel"]
     assert [fk.other_table for fk in db.table("stock").foreign_keys] == ["products"]
     assert db.execute("SELECT value FROM catalog_meta WHERE key='schema_version'").fetchone() == (
-        str(SCHEMA_VERSION),)
+        str(SCHEMA_VERSION),
+    )
     db.execute("INSERT INTO products (sku, title, price_minor, currency) VALUES ('A', 'T', 1, 'USD')")
     db.conn.commit()
     db.close()
@@ -116,8 +117,7 @@ def test_init_refuses_a_file_that_is_not_sqlite(tmp_path: Path) -> None:
     assert path.read_text() == "sku,title\n"
 
 
-def test_init_and_export_name_a_path_they_cannot_write(tmp_path: Path,
-                                                       db: sqlite_utils.Database) -> None:
+def test_init_and_export_name_a_path_they_cannot_write(tmp_path: Path, db: sqlite_utils.Database) -> None:
     nowhere = tmp_path / "no-such-dir" / "catalog.db"
     with pytest.raises(CatalogError) as info:
         init_catalog(nowhere)
@@ -167,8 +167,7 @@ def test_open_names_a_missing_table_and_a_missing_column(tmp_path: Path) -> None
 
 def test_open_refuses_a_catalog_from_a_newer_omnisync(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
-    conn.execute("UPDATE catalog_meta SET value = ? WHERE key = 'schema_version'",
-                 (str(SCHEMA_VERSION + 1),))
+    conn.execute("UPDATE catalog_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
     conn.commit()
     conn.close()
     with pytest.raises(CatalogError, match="newer"):
@@ -227,17 +226,13 @@ BAD_ROWS = [
     (f"{HEADER},gtin", "A1,Widget,1.00,USD,1,4.00638E+12", "gtin", "scientific"),
     (f"{HEADER},upc", "A1,Widget,1.00,USD,1,4006381333931", "upc", "has 13 digits"),
     (f"{HEADER},ean", "A1,Widget,1.00,USD,1,036000291452", "ean", "leading 0"),
-    (f"{HEADER},upc,ean", "A1,Widget,1.00,USD,1,036000291452,4006381333931", "ean",
-     "conflicts with upc"),
-    (f"{HEADER},gtin,upc", "A1,Widget,1.00,USD,1,96385074,036000291452", "upc",
-     "conflicts with gtin"),
+    (f"{HEADER},upc,ean", "A1,Widget,1.00,USD,1,036000291452,4006381333931", "ean", "conflicts with upc"),
+    (f"{HEADER},gtin,upc", "A1,Widget,1.00,USD,1,96385074,036000291452", "upc", "conflicts with gtin"),
     (f"{HEADER},condition", "A1,Widget,1.00,USD,1,broken", "condition", "not one of"),
     (f"{HEADER},condition", "A1,Widget,1.00,USD,1,New", "condition", "did you mean 'new'"),
     (f"{HEADER},images", "A1,Widget,1.00,USD,1,ftp://example.com/a.jpg", "images", "http(s)"),
-    (f"{HEADER},images", "A1,Widget,1.00,USD,1,https://a.com/1.jpg | http:///x.jpg", "images",
-     "image 2"),
-    (f"{HEADER},images", "A1,Widget,1.00,USD,1,https://a.com/1.jpg https://a.com/2.jpg",
-     "images", "space"),
+    (f"{HEADER},images", "A1,Widget,1.00,USD,1,https://a.com/1.jpg | http:///x.jpg", "images", "image 2"),
+    (f"{HEADER},images", "A1,Widget,1.00,USD,1,https://a.com/1.jpg https://a.com/2.jpg", "images", "space"),
     (f"{HEADER},link", "A1,Widget,1.00,USD,1,javascript:alert(1)", "link", "http(s)"),
     (f"{HEADER},link", "A1,Widget,1.00,USD,1,https://", "link", "no host"),
     (f"{HEADER},group_key", "A1,Widget,1.00,USD,1, G1", "group_key", "spaces"),
@@ -255,8 +250,7 @@ BAD_ROWS = [
 def test_a_bad_cell_is_reported_with_file_row_and_column(
     db: sqlite_utils.Database, tmp_path: Path, header: str, row: str, column: str, fragment: str
 ) -> None:
-    path = write(tmp_path, f"{header}\nOK1,Fine,1.00,USD,1{',' * header.count(',', len(HEADER))}"
-                 f"\n{row}\n")
+    path = write(tmp_path, f"{header}\nOK1,Fine,1.00,USD,1{',' * header.count(',', len(HEADER))}\n{row}\n")
     found = problems(db, path)
     assert len(found) == 1, found
     assert found[0].startswith(f"{path}:3: {column}: "), found
@@ -264,21 +258,25 @@ def test_a_bad_cell_is_reported_with_file_row_and_column(
     assert count_products(db) == 0
 
 
-@pytest.mark.parametrize(("header", "column", "fragment"), [
-    ("sku,titel,price,currency", "titel", "did you mean 'title'"),
-    ("SKU,title,price,currency", "SKU", "did you mean 'sku'"),
-    ("sku,title,price,currency,colour", "colour", "unknown column"),
-    ("sku,title,price,currency,ebay:titel", "ebay:titel", "ebay:title"),
-    ("sku,title,price,currency,ebay:quantity", "ebay:quantity", "per-channel"),
-    ("sku,title,price,currency,e bay:title", "e bay:title", "channel name"),
-    ("sku,title,price,currency,quantity@", "quantity@", "empty location"),
-    ("sku,title,price,currency,quantity,quantity@default", "quantity@default", "duplicate"),
-    ("sku,title,price,currency,price", "price", "duplicate"),
-    ("sku,title,price", "currency", "required column missing"),
-    ("sku,title,,price,currency", "column 3", "empty column name"),
-])
-def test_a_bad_header_is_reported_on_row_1(db: sqlite_utils.Database, tmp_path: Path,
-                                           header: str, column: str, fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("header", "column", "fragment"),
+    [
+        ("sku,titel,price,currency", "titel", "did you mean 'title'"),
+        ("SKU,title,price,currency", "SKU", "did you mean 'sku'"),
+        ("sku,title,price,currency,colour", "colour", "unknown column"),
+        ("sku,title,price,currency,ebay:titel", "ebay:titel", "ebay:title"),
+        ("sku,title,price,currency,ebay:quantity", "ebay:quantity", "per-channel"),
+        ("sku,title,price,currency,e bay:title", "e bay:title", "channel name"),
+        ("sku,title,price,currency,quantity@", "quantity@", "empty location"),
+        ("sku,title,price,currency,quantity,quantity@default", "quantity@default", "duplicate"),
+        ("sku,title,price,currency,price", "price", "duplicate"),
+        ("sku,title,price", "currency", "required column missing"),
+        ("sku,title,,price,currency", "column 3", "empty column name"),
+    ],
+)
+def test_a_bad_header_is_reported_on_row_1(
+    db: sqlite_utils.Database, tmp_path: Path, header: str, column: str, fragment: str
+) -> None:
     path = write(tmp_path, header + "\n")
     found = problems(db, path)
     assert any(p.startswith(f"{path}:1: {column}: ") and fragment in p for p in found), found
@@ -298,16 +296,16 @@ def test_a_row_with_more_cells_than_the_header(db: sqlite_utils.Database, tmp_pa
 
 
 @pytest.mark.parametrize("content", [b"", b"\n\n\r\n", b"\xef\xbb\xbf"])
-def test_an_empty_file_is_an_error_on_row_1(db: sqlite_utils.Database, tmp_path: Path,
-                                            content: bytes) -> None:
+def test_an_empty_file_is_an_error_on_row_1(
+    db: sqlite_utils.Database, tmp_path: Path, content: bytes
+) -> None:
     path = tmp_path / "empty.csv"
     path.write_bytes(content)
     found = problems(db, path)
     assert len(found) == 1 and found[0].startswith(f"{path}:1: ") and "empty" in found[0]
 
 
-def test_a_file_without_a_header_is_an_error_on_row_1(db: sqlite_utils.Database,
-                                                      tmp_path: Path) -> None:
+def test_a_file_without_a_header_is_an_error_on_row_1(db: sqlite_utils.Database, tmp_path: Path) -> None:
     path = write(tmp_path, "A1,Widget,19.99,USD,5\nB2,Gadget,5.00,USD,1\n")
     found = problems(db, path)
     assert len(found) == 1 and found[0].startswith(f"{path}:1: ") and "header" in found[0]
@@ -321,11 +319,12 @@ def test_a_semicolon_separated_file_gets_a_hint(db: sqlite_utils.Database, tmp_p
 
 def test_non_utf8_bytes_name_the_row_and_column(db: sqlite_utils.Database, tmp_path: Path) -> None:
     path = tmp_path / "latin1.csv"
-    path.write_bytes(f"{HEADER}\nA1,Widget,1.00,USD,1\n".encode() + "B2,Café,1.00,USD,1\n"
-                     .encode("latin-1"))
+    path.write_bytes(f"{HEADER}\nA1,Widget,1.00,USD,1\n".encode() + "B2,Café,1.00,USD,1\n".encode("latin-1"))
     found = problems(db, path)
-    assert found == [f"{path}:3: title: not UTF-8 text (byte 0xE9); save the file as "
-                     '"CSV UTF-8" (in a spreadsheet: Save As > CSV UTF-8)']
+    assert found == [
+        f"{path}:3: title: not UTF-8 text (byte 0xE9); save the file as "
+        '"CSV UTF-8" (in a spreadsheet: Save As > CSV UTF-8)'
+    ]
     assert count_products(db) == 0
 
 
@@ -336,31 +335,36 @@ def test_a_utf16_file_is_named_as_such(db: sqlite_utils.Database, tmp_path: Path
     assert found[0].startswith(f"{path}:1: ") and "UTF-16" in found[0]
 
 
-def test_an_unterminated_quote_is_reported_with_its_row(db: sqlite_utils.Database,
-                                                        tmp_path: Path) -> None:
+def test_an_unterminated_quote_is_reported_with_its_row(db: sqlite_utils.Database, tmp_path: Path) -> None:
     path = write(tmp_path, f'{HEADER}\nA1,Widget,1.00,USD,1\nB2,"Gadget,1.00,USD,1\n')
     found = problems(db, path)
     assert found[0].startswith(f"{path}:3: ") and "malformed CSV" in found[0]
 
 
-def test_rows_are_spreadsheet_rows_and_the_text_line_is_added(db: sqlite_utils.Database,
-                                                              tmp_path: Path) -> None:
+def test_rows_are_spreadsheet_rows_and_the_text_line_is_added(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
     """A quoted cell spanning lines is one row (as a spreadsheet shows it); the text line of a
     later record is added to its message."""
-    path = write(tmp_path, "sku,title,description,price,currency\n"
-                           'A1,Widget,"line one\nline two\nline three",1.00,USD\n'
-                           "B2,Gadget,,1.0x,USD\n")
+    path = write(
+        tmp_path,
+        "sku,title,description,price,currency\n"
+        'A1,Widget,"line one\nline two\nline three",1.00,USD\n'
+        "B2,Gadget,,1.0x,USD\n",
+    )
     found = problems(db, path)
-    assert found == [f"{path}:3: price: '1.0x' is not a price; write a plain decimal number such "
-                     "as 19.99 (no currency symbol, spaces, thousands separators or exponent) "
-                     "(text line 5)"]
+    assert found == [
+        f"{path}:3: price: '1.0x' is not a price; write a plain decimal number such "
+        "as 19.99 (no currency symbol, spaces, thousands separators or exponent) "
+        "(text line 5)"
+    ]
 
 
 def test_every_problem_is_collected(db: sqlite_utils.Database, tmp_path: Path) -> None:
-    path = write(tmp_path, f"{HEADER},colour\n"
-                           "A1,,abc,USD,1,red\n"
-                           "A2,Fine,1.00,USD,2,blue\n"
-                           "A3,Widget,1.00,XXX,-1,green\n")
+    path = write(
+        tmp_path,
+        f"{HEADER},colour\nA1,,abc,USD,1,red\nA2,Fine,1.00,USD,2,blue\nA3,Widget,1.00,XXX,-1,green\n",
+    )
     found = problems(db, path)
     assert [p.split(": ")[0:2] for p in found] == [
         [f"{path}:1", "colour"],
@@ -377,30 +381,42 @@ def test_every_problem_is_collected(db: sqlite_utils.Database, tmp_path: Path) -
 def test_nothing_is_written_when_one_row_is_bad(db: sqlite_utils.Database, tmp_path: Path) -> None:
     import_csv(db, write(tmp_path, f"{HEADER},ebay:price\nA1,Widget,19.99,USD,5,18.00\n", "a.csv"))
     before = snapshot(db)
-    path = write(tmp_path, f"{HEADER},ebay:price\n"
-                           "A1,Widget v2,29.99,USD,7,\n"
-                           "B2,Gadget,5.00,USD,1,\n"
-                           "C3,Gizmo,oops,USD,1,\n", "b.csv")
+    path = write(
+        tmp_path,
+        f"{HEADER},ebay:price\nA1,Widget v2,29.99,USD,7,\nB2,Gadget,5.00,USD,1,\nC3,Gizmo,oops,USD,1,\n",
+        "b.csv",
+    )
     found = problems(db, path)
-    assert found == [f"{path}:4: price: 'oops' is not a price; write a plain decimal number such "
-                     "as 19.99 (no currency symbol, spaces, thousands separators or exponent)"]
+    assert found == [
+        f"{path}:4: price: 'oops' is not a price; write a plain decimal number such "
+        "as 19.99 (no currency symbol, spaces, thousands separators or exponent)"
+    ]
     assert snapshot(db) == before
 
 
 def test_import_inserts_then_upserts_by_sku(db: sqlite_utils.Database, tmp_path: Path) -> None:
-    first = write(tmp_path, "sku,title,price,currency,quantity,quantity@shop,brand,ebay:title\n"
-                            "A1,Widget,19.99,USD,5,2,Acme,Widget on eBay\n"
-                            "B2,Gadget,5.00,USD,1,,Acme,\n", "first.csv")
+    first = write(
+        tmp_path,
+        "sku,title,price,currency,quantity,quantity@shop,brand,ebay:title\n"
+        "A1,Widget,19.99,USD,5,2,Acme,Widget on eBay\n"
+        "B2,Gadget,5.00,USD,1,,Acme,\n",
+        "first.csv",
+    )
     when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     assert import_csv(db, first, clock=lambda: when) == ImportReport(inserted=2, updated=0, rows=2)
     assert db.execute("SELECT updated_at FROM products WHERE sku='A1'").fetchone() == (
-        "2024-05-01T12:00:00+00:00",)
+        "2024-05-01T12:00:00+00:00",
+    )
 
     # No brand column this time: brands stay. Stock columns replace each row's stock; the empty
     # quantity@shop cell removes that location for A1. Empty ebay:title drops the override.
-    second = write(tmp_path, "sku,title,price,currency,quantity,quantity@shop,ebay:title\n"
-                             "A1,Widget v2,21.50,USD,4,,\n"
-                             "C3,Gizmo,7.00,USD,9,3,Gizmo!\n", "second.csv")
+    second = write(
+        tmp_path,
+        "sku,title,price,currency,quantity,quantity@shop,ebay:title\n"
+        "A1,Widget v2,21.50,USD,4,,\n"
+        "C3,Gizmo,7.00,USD,9,3,Gizmo!\n",
+        "second.csv",
+    )
     assert import_csv(db, second) == ImportReport(inserted=1, updated=1, rows=2)
 
     products = {p.sku: p for p in read_products(db)}
@@ -415,8 +431,7 @@ def test_import_inserts_then_upserts_by_sku(db: sqlite_utils.Database, tmp_path:
     assert products["C3"].brand is None
 
 
-def test_a_file_without_stock_columns_leaves_stock_alone(db: sqlite_utils.Database,
-                                                         tmp_path: Path) -> None:
+def test_a_file_without_stock_columns_leaves_stock_alone(db: sqlite_utils.Database, tmp_path: Path) -> None:
     import_csv(db, write(tmp_path, f"{HEADER},quantity@shop\nA1,Widget,1.00,USD,5,2\n", "a.csv"))
     import_csv(db, write(tmp_path, "sku,title,price,currency\nA1,Widget,2.00,USD\n", "b.csv"))
     (a1,) = read_products(db)
@@ -424,18 +439,14 @@ def test_a_file_without_stock_columns_leaves_stock_alone(db: sqlite_utils.Databa
     assert dict(a1.stock) == {"default": 5, "shop": 2}
 
 
-def test_override_columns_update_only_the_fields_given(db: sqlite_utils.Database,
-                                                       tmp_path: Path) -> None:
-    import_csv(db, write(tmp_path, f"{HEADER},ebay:price,ebay:enabled\nA1,W,9.00,USD,1,8.50,no\n",
-                         "a.csv"))
+def test_override_columns_update_only_the_fields_given(db: sqlite_utils.Database, tmp_path: Path) -> None:
+    import_csv(db, write(tmp_path, f"{HEADER},ebay:price,ebay:enabled\nA1,W,9.00,USD,1,8.50,no\n", "a.csv"))
     import_csv(db, write(tmp_path, f"{HEADER},ebay:title\nA1,W,9.00,USD,1,eBay title\n", "b.csv"))
     (a1,) = read_products(db)
-    assert a1.overrides["ebay"] == Override(title="eBay title", price=Money(850, "USD"),
-                                            enabled=False)
+    assert a1.overrides["ebay"] == Override(title="eBay title", price=Money(850, "USD"), enabled=False)
 
 
-def test_a_currency_change_must_restate_override_prices(db: sqlite_utils.Database,
-                                                        tmp_path: Path) -> None:
+def test_a_currency_change_must_restate_override_prices(db: sqlite_utils.Database, tmp_path: Path) -> None:
     import_csv(db, write(tmp_path, f"{HEADER},ebay:price\nA1,W,9.00,USD,1,8.50\n", "a.csv"))
     before = snapshot(db)
     path = write(tmp_path, f"{HEADER}\nA1,W,9.00,EUR,1\n", "b.csv")
@@ -451,10 +462,12 @@ def test_a_currency_change_must_restate_override_prices(db: sqlite_utils.Databas
 
 def test_bom_aliases_and_defaults(db: sqlite_utils.Database, tmp_path: Path) -> None:
     path = tmp_path / "bom.csv"
-    path.write_bytes(b"\xef\xbb\xbf" + "sku,title,price,currency,upc,ean,condition,images,"
-                     "ebay:enabled\r\nA1,Widget,1.00,USD,036000291452,0036000291452,,"
-                     "https://img.example.com/a.jpg | http://img.example.com/b.jpg?x=1,TRUE\r\n"
-                     "\r\n,,,,,,,,\r\n".encode())
+    path.write_bytes(
+        b"\xef\xbb\xbf" + b"sku,title,price,currency,upc,ean,condition,images,"
+        b"ebay:enabled\r\nA1,Widget,1.00,USD,036000291452,0036000291452,,"
+        b"https://img.example.com/a.jpg | http://img.example.com/b.jpg?x=1,TRUE\r\n"
+        b"\r\n,,,,,,,,\r\n"
+    )
     assert import_csv(db, path) == ImportReport(inserted=1, updated=0, rows=1)
     (a1,) = read_products(db)
     assert a1.gtin == "036000291452"
@@ -478,8 +491,7 @@ RICH = (
 )
 
 
-def test_export_writes_the_import_format_sorted_by_sku(db: sqlite_utils.Database,
-                                                       tmp_path: Path) -> None:
+def test_export_writes_the_import_format_sorted_by_sku(db: sqlite_utils.Database, tmp_path: Path) -> None:
     shuffled = RICH.split("\r\n")
     path = write(tmp_path, "\r\n".join([shuffled[0], shuffled[3], shuffled[1], shuffled[2]]))
     assert import_csv(db, path).inserted == 3
@@ -504,19 +516,29 @@ def test_round_trip_is_byte_identical(db: sqlite_utils.Database, tmp_path: Path)
 
 
 def test_export_of_an_empty_catalog_is_a_header_template(db: sqlite_utils.Database) -> None:
-    assert export_text(db) == ("sku,group_key,title,description,price,currency,quantity,gtin,"
-                               "brand,mpn,condition,images,link\r\n")
+    assert export_text(db) == (
+        "sku,group_key,title,description,price,currency,quantity,gtin,brand,mpn,condition,images,link\r\n"
+    )
 
 
-@pytest.mark.parametrize(("price", "currency", "minor"), [
-    ("19.99", "USD", 1999), ("1500", "JPY", 1500), ("1.234", "KWD", 1234), ("0.10", "EUR", 10),
-    ("100000000000.00", "USD", MAX_MINOR),
-])
-def test_prices_are_exact_integers_and_round_trip(db: sqlite_utils.Database, tmp_path: Path,
-                                                  price: str, currency: str, minor: int) -> None:
+@pytest.mark.parametrize(
+    ("price", "currency", "minor"),
+    [
+        ("19.99", "USD", 1999),
+        ("1500", "JPY", 1500),
+        ("1.234", "KWD", 1234),
+        ("0.10", "EUR", 10),
+        ("100000000000.00", "USD", MAX_MINOR),
+    ],
+)
+def test_prices_are_exact_integers_and_round_trip(
+    db: sqlite_utils.Database, tmp_path: Path, price: str, currency: str, minor: int
+) -> None:
     import_csv(db, write(tmp_path, f"{HEADER},ebay:price\nA1,Widget,{price},{currency},1,{price}\n"))
     assert db.execute("SELECT price_minor, typeof(price_minor) FROM products").fetchone() == (
-        minor, "integer")
+        minor,
+        "integer",
+    )
     (a1,) = read_products(db)
     assert a1.price == Money(minor, currency)
     assert a1.overrides["ebay"].price == Money(minor, currency)
@@ -529,13 +551,13 @@ def test_prices_are_exact_integers_and_round_trip(db: sqlite_utils.Database, tmp
 
 def _seed(db: sqlite_utils.Database, tmp_path: Path, n: int) -> None:
     lines = [f"{HEADER},quantity@b,ebay:price"]
-    lines += [f"S{i:03d},Item {i},{i}.50,USD,{i},{i % 3 or ''},{'1.00' if i % 4 == 0 else ''}"
-              for i in range(n)]
+    lines += [
+        f"S{i:03d},Item {i},{i}.50,USD,{i},{i % 3 or ''},{'1.00' if i % 4 == 0 else ''}" for i in range(n)
+    ]
     import_csv(db, write(tmp_path, "\n".join(lines) + "\n", "seed.csv"))
 
 
-def test_read_products_reads_in_chunks_in_sku_order(db: sqlite_utils.Database,
-                                                    tmp_path: Path) -> None:
+def test_read_products_reads_in_chunks_in_sku_order(db: sqlite_utils.Database, tmp_path: Path) -> None:
     _seed(db, tmp_path, 25)
     selects: list[str] = []
     db.conn.set_trace_callback(lambda sql: selects.append(sql) if "SELECT" in sql else None)
@@ -558,8 +580,7 @@ def test_read_products_for_given_skus(db: sqlite_utils.Database, tmp_path: Path)
     assert dict(got[1].stock) == {"default": 7, "b": 1}
 
 
-def test_a_real_price_typed_into_the_db_is_refused_on_read(db: sqlite_utils.Database,
-                                                           tmp_path: Path) -> None:
+def test_a_real_price_typed_into_the_db_is_refused_on_read(db: sqlite_utils.Database, tmp_path: Path) -> None:
     _seed(db, tmp_path, 2)
     db.execute("UPDATE products SET price_minor = 19.99 WHERE sku = 'S001'")
     db.conn.commit()
@@ -571,8 +592,9 @@ def test_a_real_price_typed_into_the_db_is_refused_on_read(db: sqlite_utils.Data
 # -- sales -----------------------------------------------------------------------------------
 
 
-def test_decrement_stock_is_relative_and_never_negative(db: sqlite_utils.Database,
-                                                        tmp_path: Path, db_path: Path) -> None:
+def test_decrement_stock_is_relative_and_never_negative(
+    db: sqlite_utils.Database, tmp_path: Path, db_path: Path
+) -> None:
     import_csv(db, write(tmp_path, f"{HEADER},quantity@b\nA1,Widget,1.00,USD,5,1\n"))
     decrement_stock(db.conn, "main", "A1", "default", 2)
     db.conn.commit()
@@ -599,13 +621,25 @@ def test_decrement_stock_is_relative_and_never_negative(db: sqlite_utils.Databas
 # -- gtin ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("code", "ok"), [
-    ("4006381333931", True), ("036000291452", True), ("96385074", True),
-    ("10012345678902", True), ("00036000291452", True),
-    ("4006381333932", False), ("036000291453", False), ("96385075", False),
-    ("40063813339", False), ("400638133393100", False), ("", False), ("ABCDEFGH", False),
-    ("٤٠٠٦٣٨١٣٣٣٩٣١", False), ("4006381333931 ", False),
-])
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [
+        ("4006381333931", True),
+        ("036000291452", True),
+        ("96385074", True),
+        ("10012345678902", True),
+        ("00036000291452", True),
+        ("4006381333932", False),
+        ("036000291453", False),
+        ("96385075", False),
+        ("40063813339", False),
+        ("400638133393100", False),
+        ("", False),
+        ("ABCDEFGH", False),
+        ("٤٠٠٦٣٨١٣٣٣٩٣١", False),
+        ("4006381333931 ", False),
+    ],
+)
 def test_gtin_valid(code: str, ok: bool) -> None:
     assert gtin_valid(code) is ok
 
@@ -617,9 +651,11 @@ _SKU = st.text(st.sampled_from("ABCXYZabc0189-_./#é日"), min_size=1, max_size=
 _TITLE = st.text(_LINE_TEXT, min_size=1, max_size=20).filter(lambda t: bool(t.strip()))
 _TEXT = st.text(st.one_of(_LINE_TEXT, st.sampled_from('\t\n\r,"')), max_size=30)
 _OPT = st.none() | st.text(_LINE_TEXT, min_size=1, max_size=12)
-_URL = st.builds(lambda scheme, path: f"{scheme}://img.example.com/{path}",
-                 st.sampled_from(["http", "https"]),
-                 st.text(st.sampled_from("abcXYZ019-._~/?=&%|"), max_size=10))
+_URL = st.builds(
+    lambda scheme, path: f"{scheme}://img.example.com/{path}",
+    st.sampled_from(["http", "https"]),
+    st.text(st.sampled_from("abcXYZ019-._~/?=&%|"), max_size=10),
+)
 _CURRENCY = st.sampled_from(["USD", "JPY", "KWD", "CLF", "EUR"])
 _LOCATIONS = ["default", "shop-2", "Lager Süd"]
 _CHANNELS = ["ebay", "shop_1"]
@@ -631,8 +667,11 @@ def _gtin(body: str) -> str:
 
 
 _GTIN = st.none() | st.builds(
-    _gtin, st.sampled_from([7, 11, 12, 13]).flatmap(
-        lambda n: st.text(st.sampled_from("0123456789"), min_size=n, max_size=n)))
+    _gtin,
+    st.sampled_from([7, 11, 12, 13]).flatmap(
+        lambda n: st.text(st.sampled_from("0123456789"), min_size=n, max_size=n)
+    ),
+)
 
 
 @st.composite
@@ -652,45 +691,71 @@ def _products(draw: st.DrawFn) -> list[Product]:
             )
             if ov != Override():
                 overrides[channel] = ov
-        out.append(Product(
-            sku=sku,
-            title=draw(_TITLE),
-            price=Money(draw(st.integers(0, MAX_MINOR)), currency),
-            description=draw(_TEXT),
-            group_key=draw(st.none() | _SKU),
-            stock=frozen(draw(st.dictionaries(st.sampled_from(_LOCATIONS),
-                                              st.integers(0, 10**9)))),
-            gtin=draw(_GTIN),
-            brand=draw(_OPT),
-            mpn=draw(_OPT),
-            condition=draw(st.sampled_from(CONDITIONS)),
-            images=tuple(draw(st.lists(_URL, max_size=3))),
-            link=draw(st.none() | _URL),
-            overrides=frozen(overrides),
-        ))
+        out.append(
+            Product(
+                sku=sku,
+                title=draw(_TITLE),
+                price=Money(draw(st.integers(0, MAX_MINOR)), currency),
+                description=draw(_TEXT),
+                group_key=draw(st.none() | _SKU),
+                stock=frozen(draw(st.dictionaries(st.sampled_from(_LOCATIONS), st.integers(0, 10**9)))),
+                gtin=draw(_GTIN),
+                brand=draw(_OPT),
+                mpn=draw(_OPT),
+                condition=draw(st.sampled_from(CONDITIONS)),
+                images=tuple(draw(st.lists(_URL, max_size=3))),
+                link=draw(st.none() | _URL),
+                overrides=frozen(overrides),
+            )
+        )
     return out
 
 
 def _csv_of(products: list[Product]) -> bytes:
     """The products as an import file, written independently of export_csv."""
-    header = ["sku", "title", "price", "currency", "description", "group_key", "gtin", "brand",
-              "mpn", "condition", "images", "link"]
+    header = [
+        "sku",
+        "title",
+        "price",
+        "currency",
+        "description",
+        "group_key",
+        "gtin",
+        "brand",
+        "mpn",
+        "condition",
+        "images",
+        "link",
+    ]
     header += ["quantity" if loc == "default" else f"quantity@{loc}" for loc in _LOCATIONS]
-    header += [f"{ch}:{f}" for ch in _CHANNELS for f in ("title", "description", "price",
-                                                          "enabled")]
+    header += [f"{ch}:{f}" for ch in _CHANNELS for f in ("title", "description", "price", "enabled")]
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     for p in products:
-        row = [p.sku, p.title, p.price.to_str(), p.price.currency, p.description,
-               p.group_key or "", p.gtin or "", p.brand or "", p.mpn or "", p.condition,
-               " | ".join(p.images), p.link or ""]
+        row = [
+            p.sku,
+            p.title,
+            p.price.to_str(),
+            p.price.currency,
+            p.description,
+            p.group_key or "",
+            p.gtin or "",
+            p.brand or "",
+            p.mpn or "",
+            p.condition,
+            " | ".join(p.images),
+            p.link or "",
+        ]
         row += [str(p.stock[loc]) if loc in p.stock else "" for loc in _LOCATIONS]
         for ch in _CHANNELS:
             ov = p.overrides.get(ch, Override())
-            row += [ov.title or "", ov.description or "",
-                    ov.price.to_str() if ov.price else "",
-                    "" if ov.enabled is None else ("yes" if ov.enabled else "no")]
+            row += [
+                ov.title or "",
+                ov.description or "",
+                ov.price.to_str() if ov.price else "",
+                "" if ov.enabled is None else ("yes" if ov.enabled else "no"),
+            ]
         writer.writerow(row)
     return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
@@ -723,11 +788,28 @@ def test_valid_rows_round_trip_import_export_import(products: list[Product]) -> 
 
 
 _HEADER_LINE = f"{HEADER},quantity@b,ebay:price,gtin,images\n"
-_VALID_CELLS = [["A", "B", "C", "D", "x/1"], ["T", "Two words", '"Quoted, with comma"'],
-                ["1.00", "7", "0", "12.5"], ["USD"], ["1", "", "0", "3"], ["", "2"],
-                ["", "5.00"], ["", "4006381333931"], ["", "https://a.example/1.jpg"]]
-_BAD_CELLS = [["", " A", "A\tB"], ["", "x\x01y"], ["19.999", "-1", "abc", "1e3"],
-              ["usd", "", "XYZ"], ["1.5", "-1"], ["x"], ["5.001"], ["4006381333932"], ["a.jpg"]]
+_VALID_CELLS = [
+    ["A", "B", "C", "D", "x/1"],
+    ["T", "Two words", '"Quoted, with comma"'],
+    ["1.00", "7", "0", "12.5"],
+    ["USD"],
+    ["1", "", "0", "3"],
+    ["", "2"],
+    ["", "5.00"],
+    ["", "4006381333931"],
+    ["", "https://a.example/1.jpg"],
+]
+_BAD_CELLS = [
+    ["", " A", "A\tB"],
+    ["", "x\x01y"],
+    ["19.999", "-1", "abc", "1e3"],
+    ["usd", "", "XYZ"],
+    ["1.5", "-1"],
+    ["x"],
+    ["5.001"],
+    ["4006381333932"],
+    ["a.jpg"],
+]
 
 
 @st.composite
@@ -742,11 +824,13 @@ def _mostly_valid_files(draw: st.DrawFn) -> bytes:
         rows[r][c] = draw(st.sampled_from(_BAD_CELLS[c]))
     return (_HEADER_LINE + "".join(",".join(r) + "\n" for r in rows)).encode()
 
+
 _GARBAGE = st.one_of(
     st.binary(max_size=200),
     st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    st.text(st.sampled_from(list('A1B2,.,"\n\r -x9é\x00\tUSDJPY|:/@e')), max_size=200)
-    .map(lambda t: (_HEADER_LINE + t).encode()),
+    st.text(st.sampled_from(list('A1B2,.,"\n\r -x9é\x00\tUSDJPY|:/@e')), max_size=200).map(
+        lambda t: (_HEADER_LINE + t).encode()
+    ),
     _mostly_valid_files(),
 )
 

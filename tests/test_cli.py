@@ -107,7 +107,7 @@ def test_channel_and_sku_filters(workspace: Workspace) -> None:
 
 
 def test_exit_1_when_a_listing_is_rejected(make_workspace) -> None:
-    ws = make_workspace(CONFIG.replace('max_write_batch = 2', 'max_write_batch = 2\nmax_title_length = 4'))
+    ws = make_workspace(CONFIG.replace("max_write_batch = 2", "max_write_batch = 2\nmax_title_length = 4"))
     r = ws.cli("push")
     assert r.code == 1, r
     assert "POSTER" in r.stdout and "title is 6 characters" in r.stdout
@@ -187,7 +187,10 @@ def test_channels_check(workspace: Workspace) -> None:
     r = workspace.cli("channels", "--check", "--json")
     assert r.code == 0
     assert {row["channel"]: row["check"] for row in json.loads(r.stdout)} == {
-        "shop": "ok", "market": "ok", "feed": "ok"}
+        "shop": "ok",
+        "market": "ok",
+        "feed": "ok",
+    }
 
 
 def test_money_round_trips_exactly(workspace: Workspace) -> None:

@@ -19,19 +19,39 @@ CAPS = Capabilities(fields=ALL, read_page_size=100, max_write_batch=50, create=T
 
 
 def product(sku: str, qty: int = 10, price: str = "19.99", **kw: object) -> Product:
-    return Product(sku=sku, title=f"Title {sku}", price=Money.parse(price, "USD"),
-                   stock=frozen({"default": qty}), **kw)  # type: ignore[arg-type]
+    return Product(
+        sku=sku, title=f"Title {sku}", price=Money.parse(price, "USD"), stock=frozen({"default": qty}), **kw
+    )  # type: ignore[arg-type]
 
 
 def remote(sku: str, qty: int, price: str = "19.99", title: str | None = None) -> RemoteListing:
-    return RemoteListing(sku, frozen({"quantity": qty, "price": Money.parse(price, "USD"),
-                                      "title": title or f"Title {sku}", "description": ""}))
+    return RemoteListing(
+        sku,
+        frozen(
+            {
+                "quantity": qty,
+                "price": Money.parse(price, "USD"),
+                "title": title or f"Title {sku}",
+                "description": "",
+            }
+        ),
+    )
 
 
-def chan(name: str, observed: dict[str, RemoteListing], bases: dict | None = None,
-         caps: Capabilities = CAPS, **rules: object) -> ChannelInput:
-    return ChannelInput(name, ChannelRules(name=name, fields=ALL, **rules), caps,  # type: ignore[arg-type]
-                        observed, frozen(bases or {}))
+def chan(
+    name: str,
+    observed: dict[str, RemoteListing],
+    bases: dict | None = None,
+    caps: Capabilities = CAPS,
+    **rules: object,
+) -> ChannelInput:
+    return ChannelInput(
+        name,
+        ChannelRules(name=name, fields=ALL, **rules),
+        caps,  # type: ignore[arg-type]
+        observed,
+        frozen(bases or {}),
+    )
 
 
 def test_no_changes_when_everything_matches() -> None:
@@ -48,11 +68,12 @@ def test_price_and_title_are_two_way() -> None:
 
 def test_sale_on_one_channel_lowers_every_other_channel() -> None:
     products = [product("A", qty=10)]
-    shop = chan("shop", {"A": remote("A", 7)}, {("A", "quantity"): 10})   # 3 sold here
+    shop = chan("shop", {"A": remote("A", 7)}, {("A", "quantity"): 10})  # 3 sold here
     market = chan("market", {"A": remote("A", 10)}, {("A", "quantity"): 10})
     p = plan(products, [shop, market])
     assert [(s.channel, s.sku, s.units, dict(s.allocation)) for s in p.sales] == [
-        ("shop", "A", 3, {"default": 3})]
+        ("shop", "A", 3, {"default": 3})
+    ]
     assert p.channel("shop").writes == ()  # already shows 7
     [c] = p.channel("market").changes
     assert (c.field, c.old, c.new) == ("quantity", 10, 7)
@@ -87,9 +108,17 @@ def test_first_sight_without_base_records_no_sale() -> None:
 
 
 def test_stock_rules_and_price_rules_apply() -> None:
-    p = plan([product("A", qty=10, price="10.00")],
-             [chan("shop", {}, stock=StockRules(buffer=2, max_shown=5),
-                   price=PriceRules(markup_percent=10, ending="0.99"))])
+    p = plan(
+        [product("A", qty=10, price="10.00")],
+        [
+            chan(
+                "shop",
+                {},
+                stock=StockRules(buffer=2, max_shown=5),
+                price=PriceRules(markup_percent=10, ending="0.99"),
+            )
+        ],
+    )
     [w] = p.channel("shop").writes
     assert w.create
     assert w.values["quantity"] == 5 and w.values["price"] == Money(1199, "USD")
@@ -109,8 +138,10 @@ def test_channel_that_cannot_create_reports_missing() -> None:
 
 
 def test_unreadable_channel_plans_nothing_and_says_why() -> None:
-    p = plan([product("A")], [ChannelInput("shop", ChannelRules(name="shop", fields=ALL), CAPS, None,
-                                           error="boom")])
+    p = plan(
+        [product("A")],
+        [ChannelInput("shop", ChannelRules(name="shop", fields=ALL), CAPS, None, error="boom")],
+    )
     assert p.channel("shop").error == "boom" and p.empty
 
 
@@ -138,8 +169,10 @@ def test_plan_renders_as_json_with_exact_money() -> None:
 
 # -- properties ------------------------------------------------------------------------------
 
-def apply_plan(products: list[Product], inputs: list[ChannelInput], p: Plan
-               ) -> tuple[list[Product], list[ChannelInput]]:
+
+def apply_plan(
+    products: list[Product], inputs: list[ChannelInput], p: Plan
+) -> tuple[list[Product], list[ChannelInput]]:
     """What the engine does with a plan, on in-memory values: record sales, apply every write."""
     by = {x.sku: x for x in products}
     for s in p.sales:
@@ -172,8 +205,10 @@ skus = st.lists(st.sampled_from([f"S{i}" for i in range(8)]), min_size=1, max_si
 @st.composite
 def scenarios(draw: st.DrawFn) -> tuple[list[Product], list[ChannelInput]]:
     names = draw(skus)
-    products = [product(s, qty=draw(st.integers(0, 30)),
-                        price=draw(st.sampled_from(["0.99", "19.99", "250.00"]))) for s in names]
+    products = [
+        product(s, qty=draw(st.integers(0, 30)), price=draw(st.sampled_from(["0.99", "19.99", "250.00"])))
+        for s in names
+    ]
     inputs = []
     for cname in ("shop", "market", "feed")[: draw(st.integers(1, 3))]:
         observed = {}
@@ -185,9 +220,11 @@ def scenarios(draw: st.DrawFn) -> tuple[list[Product], list[ChannelInput]]:
                 bases[(s, "quantity")] = draw(st.integers(0, 30))
         rules = {}
         if draw(st.booleans()):
-            rules["stock"] = StockRules(buffer=draw(st.integers(0, 3)),
-                                        allocation_percent=draw(st.sampled_from([50, 100])),
-                                        max_shown=draw(st.sampled_from([None, 5])))
+            rules["stock"] = StockRules(
+                buffer=draw(st.integers(0, 3)),
+                allocation_percent=draw(st.sampled_from([50, 100])),
+                max_shown=draw(st.sampled_from([None, 5])),
+            )
         if draw(st.booleans()):
             rules["price"] = PriceRules(markup_percent=draw(st.sampled_from([0, 12])), ending="0.99")
         inputs.append(chan(cname, observed, bases, **rules))

@@ -61,7 +61,7 @@ def test_every_command_in_readme_exists() -> None:
 def test_readme_names_every_validate_rule_set() -> None:
     from omnisync.validation_rules import RULE_SETS
 
-    section = README[README.index("## Use in CI"):README.index("## The catalog")]
+    section = README[README.index("## Use in CI") : README.index("## The catalog")]
     for name in RULE_SETS:
         assert name in section, name
 

@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 import pydantic
 import pytest
+from tests.fakes.base import Faults, Sales
+from tests.fakes.ecwid import EcwidFake
+from tests.fakes.server import FakeServer
 
 from omnisync.catalog import import_csv, init_catalog, open_catalog
 from omnisync.channels import load
@@ -34,9 +37,6 @@ from omnisync.models import (
     frozen,
 )
 from omnisync.money import Money
-from tests.fakes.base import Faults, Sales
-from tests.fakes.ecwid import EcwidFake
-from tests.fakes.server import FakeServer
 
 TOKEN = "secret_CANARYtest4f1e9d2c7b3a5e8f0d6c1b9a7e3f5d2c"
 STORE = 1003
@@ -47,34 +47,59 @@ BATCH = 500  # Ecwid's sub-requests per POST /batch
 class Store:
     """An adapter wired to a fake store, with the sleeps it asked for and its log."""
 
-    def __init__(self, *, fake: EcwidFake | None = None, env: dict[str, str] | None = None,
-                 transport: Any = "fake", sleep: Any = None, **cfg: Any) -> None:
+    def __init__(
+        self,
+        *,
+        fake: EcwidFake | None = None,
+        env: dict[str, str] | None = None,
+        transport: Any = "fake",
+        sleep: Any = None,
+        **cfg: Any,
+    ) -> None:
         self.fake = fake or EcwidFake(token=TOKEN, store_id=STORE)
         self.sleeps: list[float] = []
         self.logs: list[str] = []
         self.counters: dict[str, int] = {}
-        raw = {"name": "ecwid", "type": "ecwid", "base_url": "https://shop.test", "store_id": STORE,
-               "token_env": "ECWID_TOKEN", **cfg}
+        raw = {
+            "name": "ecwid",
+            "type": "ecwid",
+            "base_url": "https://shop.test",
+            "store_id": STORE,
+            "token_env": "ECWID_TOKEN",
+            **cfg,
+        }
         self.cfg = EcwidConfig.model_validate(raw)
-        self.ctx = ChannelContext(env=env if env is not None else {"ECWID_TOKEN": TOKEN},
-                                  transport=self.fake.transport() if transport == "fake" else transport,
-                                  log=self.logs.append, sleep=sleep or self.sleeps.append,
-                                  counters=self.counters, verbose=True, config_dir=Path("."))
+        self.ctx = ChannelContext(
+            env=env if env is not None else {"ECWID_TOKEN": TOKEN},
+            transport=self.fake.transport() if transport == "fake" else transport,
+            log=self.logs.append,
+            sleep=sleep or self.sleeps.append,
+            counters=self.counters,
+            verbose=True,
+            config_dir=Path("."),
+        )
         self.adapter = EcwidChannel(self.cfg, self.ctx)
 
     def read(self, skus: list[str] | None = None) -> dict[str, RemoteListing]:
         return {r.sku: r for r in self.adapter.read(skus=skus)}
 
-    def item(self, sku: str, values: dict[str, Any], remote: RemoteListing | None = None, **kw: Any) -> WriteItem:
-        return WriteItem(sku=sku, values=frozen(values), listing=Listing(sku, frozen(values)), key="k",
-                         remote=remote, **kw)
+    def item(
+        self, sku: str, values: dict[str, Any], remote: RemoteListing | None = None, **kw: Any
+    ) -> WriteItem:
+        return WriteItem(
+            sku=sku, values=frozen(values), listing=Listing(sku, frozen(values)), key="k", remote=remote, **kw
+        )
 
     def calls(self) -> list[str]:
         return [f"{r.method} {r.path.removeprefix(API)}" for r in self.fake.requests]
 
     def sub_requests(self) -> list[dict[str, Any]]:
-        return [e for r in self.fake.requests if r.method == "POST" and r.path.endswith("/batch")
-                for e in (r.json or [])]
+        return [
+            e
+            for r in self.fake.requests
+            if r.method == "POST" and r.path.endswith("/batch")
+            for e in (r.json or [])
+        ]
 
 
 def usd(amount: str) -> Money:
@@ -87,15 +112,18 @@ def test_the_registry_loads_the_adapter_and_its_config_model() -> None:
     assert cls is EcwidChannel and cls.Config is EcwidConfig
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"store_id": None}, "store_id"),
-    ({"store_id": 0}, "greater than 0"),
-    ({"token": "secret_inline"}, "Extra inputs are not permitted"),
-    ({"currency": "XYZ"}, "ISO 4217"),
-    ({"locations": {"1": ["warehouse"]}}, "stock_locations"),
-    ({"auth": "oauth"}, "bearer"),
-    ({"batch_wait_seconds": 0}, "greater than 0"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"store_id": None}, "store_id"),
+        ({"store_id": 0}, "greater than 0"),
+        ({"token": "secret_inline"}, "Extra inputs are not permitted"),
+        ({"currency": "XYZ"}, "ISO 4217"),
+        ({"locations": {"1": ["warehouse"]}}, "stock_locations"),
+        ({"auth": "oauth"}, "bearer"),
+        ({"batch_wait_seconds": 0}, "greater than 0"),
+    ],
+)
 def test_config_mistakes_are_refused(change: dict[str, Any], message: str) -> None:
     raw = {"name": "ecwid", "type": "ecwid", "store_id": STORE, "token_env": "T", **change}
     raw = {k: v for k, v in raw.items() if v is not None}
@@ -110,7 +138,9 @@ def test_the_default_address_is_ecwids_api_with_the_store_id() -> None:
         seen.append(str(request.url.copy_with(query=None)))
         return httpx.Response(200, json={"total": 0})
 
-    cfg = EcwidConfig.model_validate({"name": "ecwid", "type": "ecwid", "store_id": 4870020, "token_env": "T"})
+    cfg = EcwidConfig.model_validate(
+        {"name": "ecwid", "type": "ecwid", "store_id": 4870020, "token_env": "T"}
+    )
     ctx = ChannelContext(env={"T": TOKEN}, transport=httpx.MockTransport(record), sleep=lambda s: None)
     EcwidChannel(cfg, ctx).check()
     assert seen == ["https://app.ecwid.com/api/v3/4870020/products"]
@@ -151,7 +181,7 @@ def test_a_revoked_token_is_an_auth_error_with_a_hint() -> None:
 def test_a_free_plan_store_gets_a_plan_hint() -> None:
     store = Store(currency="USD")
     store.fake.faults.fail_next(402, body={"errorMessage": "Please upgrade your account to access API"})
-    with pytest.raises(PermanentError, match="upgrade your account.*free plan"):
+    with pytest.raises(PermanentError, match=r"upgrade your account.*free plan"):
         store.read()
 
 
@@ -264,7 +294,9 @@ def test_a_batch_is_one_post_polled_until_complete_then_read_back() -> None:
     store = Store(currency="USD")
     skus = store.fake.seed(3)
     listed = store.read()
-    results = store.adapter.write([store.item(s, {QUANTITY: 7, PRICE: usd("12.50")}, listed[s]) for s in skus])
+    results = store.adapter.write(
+        [store.item(s, {QUANTITY: 7, PRICE: usd("12.50")}, listed[s]) for s in skus]
+    )
     assert all(r.ok and dict(r.applied) == {QUANTITY: 7, PRICE: usd("12.50")} for r in results)
     assert store.calls()[1:] == ["POST /batch", "GET /batch", "GET /batch", "GET /products"]
     post = next(r for r in store.fake.requests if r.method == "POST")
@@ -276,8 +308,9 @@ def test_a_batch_is_one_post_polled_until_complete_then_read_back() -> None:
     assert json.loads(subs[0]["body"])["unlimited"] is False
     assert store.sleeps[-2:] == [0.5, 1.0]  # waited on the client's clock between status requests
     read_back = store.fake.requests[-1]
-    assert sorted(read_back.query["productId"][0].split(",")) == sorted(str(listed[s].extra["product_id"])
-                                                                         for s in skus)
+    assert sorted(read_back.query["productId"][0].split(",")) == sorted(
+        str(listed[s].extra["product_id"]) for s in skus
+    )
 
 
 def test_one_sku_is_one_plain_put() -> None:
@@ -311,8 +344,9 @@ def test_a_slow_batch_is_polled_with_growing_pauses() -> None:
 
 
 def test_a_batch_not_finished_in_time_is_pending_and_poll_settles_it() -> None:
-    store = Store(fake=EcwidFake(token=TOKEN, store_id=STORE, batch_polls=1000), currency="USD",
-                  batch_wait_seconds=3)
+    store = Store(
+        fake=EcwidFake(token=TOKEN, store_id=STORE, batch_polls=1000), currency="USD", batch_wait_seconds=3
+    )
     skus = store.fake.seed(2)
     listed = store.read()
     results = store.adapter.write([store.item(s, {QUANTITY: 2, PRICE: usd("3.00")}, listed[s]) for s in skus])
@@ -328,8 +362,9 @@ def test_a_batch_not_finished_in_time_is_pending_and_poll_settles_it() -> None:
 
 
 def test_another_runs_ticket_is_settled_from_the_sku_ids() -> None:
-    first = Store(fake=EcwidFake(token=TOKEN, store_id=STORE, batch_polls=1000), currency="USD",
-                  batch_wait_seconds=1)
+    first = Store(
+        fake=EcwidFake(token=TOKEN, store_id=STORE, batch_polls=1000), currency="USD", batch_wait_seconds=1
+    )
     skus = first.fake.seed(2)
     listed = first.read()
     ticket = first.adapter.write([first.item(s, {QUANTITY: 6}, listed[s]) for s in skus])[0].pending
@@ -356,25 +391,35 @@ def test_a_title_or_description_for_a_combination_fails_that_field_only() -> Non
     store = Store(currency="USD")
     store.fake.seed(0, variable=1, per_parent=2)
     listed = store.read()
-    results = store.adapter.write([
-        store.item("EC-P001-1", {TITLE: "New", QUANTITY: 2}, listed["EC-P001-1"]),
-        store.item("EC-P001-2", {DESCRIPTION: "New"}, listed["EC-P001-2"])])
+    results = store.adapter.write(
+        [
+            store.item("EC-P001-1", {TITLE: "New", QUANTITY: 2}, listed["EC-P001-1"]),
+            store.item("EC-P001-2", {DESCRIPTION: "New"}, listed["EC-P001-2"]),
+        ]
+    )
     assert not results[0].ok and results[0].error_kind == Kind.PERMANENT.value
     assert "no name of its own" in (results[0].error or "") and dict(results[0].applied) == {QUANTITY: 2}
     assert not results[1].ok and "no description of its own" in (results[1].error or "")
     assert store.fake.stored("EC-P001-1").quantity == 2  # type: ignore[union-attr]
     ref = listed["EC-P001-1"].extra
-    assert store.calls()[1:] == [f"PUT /products/{ref['product_id']}/combinations/{ref['combination_id']}",
-                                 "GET /products"]
+    assert store.calls()[1:] == [
+        f"PUT /products/{ref['product_id']}/combinations/{ref['combination_id']}",
+        "GET /products",
+    ]
     assert store.fake.requests[1].json == {"quantity": 2, "unlimited": False}
 
 
-@pytest.mark.parametrize("values, create, message", [
-    ({QUANTITY: 1}, True, "does not create"),
-    ({"quantity@warehouse": 1}, False, "one stock number"),
-    ({PRICE: Money.parse("5.00", "EUR")}, False, "EUR"),
-])
-def test_what_ecwid_cannot_take_is_refused_per_item(values: dict[str, Any], create: bool, message: str) -> None:
+@pytest.mark.parametrize(
+    "values, create, message",
+    [
+        ({QUANTITY: 1}, True, "does not create"),
+        ({"quantity@warehouse": 1}, False, "one stock number"),
+        ({PRICE: Money.parse("5.00", "EUR")}, False, "EUR"),
+    ],
+)
+def test_what_ecwid_cannot_take_is_refused_per_item(
+    values: dict[str, Any], create: bool, message: str
+) -> None:
     store = Store(currency="USD")
     sku = store.fake.seed(1)[0]
     remote = store.read()[sku]
@@ -405,8 +450,11 @@ def test_ecwids_409_is_permanent_not_a_compare_and_set_conflict() -> None:
     store = Store(currency="USD")
     sku = store.fake.seed(1)[0]
     remote = store.read()[sku]
-    store.fake.faults.fail_next(409, match="PUT", body={"errorMessage": "The product with such SKU already exists",
-                                                        "errorCode": "SKU_ALREADY_EXISTS"})
+    store.fake.faults.fail_next(
+        409,
+        match="PUT",
+        body={"errorMessage": "The product with such SKU already exists", "errorCode": "SKU_ALREADY_EXISTS"},
+    )
     [result] = store.adapter.write([store.item(sku, {QUANTITY: 3}, remote)])
     assert not result.ok and result.error_kind == Kind.PERMANENT.value
     assert "SKU_ALREADY_EXISTS" in (result.error or "")
@@ -483,8 +531,12 @@ def test_every_request_uses_only_the_documented_api() -> None:
         store.adapter.check()
         listed = store.read()
         store.read([skus[0], "EC-P002-1", "NO-SUCH-SKU"])
-        store.adapter.write([store.item(s, {QUANTITY: 3, PRICE: usd("12.34"), TITLE: "T", DESCRIPTION: "D"},
-                                        listed[s]) for s in skus[:2]])
+        store.adapter.write(
+            [
+                store.item(s, {QUANTITY: 3, PRICE: usd("12.34"), TITLE: "T", DESCRIPTION: "D"}, listed[s])
+                for s in skus[:2]
+            ]
+        )
         store.adapter.write([store.item("EC-P001-1", {QUANTITY: 1, PRICE: usd("1.00")}, listed["EC-P001-1"])])
         store.adapter.write([store.item(s, {QUANTITY: 2}, listed[s]) for s in listed])
         assert store.fake.batch_sizes() == [2, 1, 500, 7], "a batch, a plain PUT and a full batch"
@@ -498,8 +550,9 @@ def test_the_documented_shape_check_catches_a_wrong_request() -> None:
     pid = store.fake.find(sku)[0].id  # type: ignore[index]
     store.adapter.client.get("products", params={"perPage": 10})
     store.adapter.client.put(f"products/{pid}", json={"stock_quantity": 3})
-    store.adapter.client.post("batch", json=[{"id": "1", "path": f"/products/{pid}", "method": "PUT",
-                                              "body": "{}", "headers": {}}])
+    store.adapter.client.post(
+        "batch", json=[{"id": "1", "path": f"/products/{pid}", "method": "PUT", "body": "{}", "headers": {}}]
+    )
     assert len(store.fake.undocumented) == 3
     assert "perPage" in store.fake.undocumented[0] and "stock_quantity" in store.fake.undocumented[1]
     assert "headers" in store.fake.undocumented[2]
@@ -528,7 +581,8 @@ def test_a_1000_sku_push_with_5_percent_changed_is_one_batch(tmp_path: Path) -> 
     _catalog(tmp_path, fake, changed)
     (tmp_path / "channels.toml").write_text(
         'catalog = "catalog.db"\nstate = "state.db"\n\n[channels.shop]\ntype = "ecwid"\n'
-        f'base_url = "https://shop.test"\nstore_id = {STORE}\ntoken_env = "ECWID_TOKEN"\ncurrency = "USD"\n')
+        f'base_url = "https://shop.test"\nstore_id = {STORE}\ntoken_env = "ECWID_TOKEN"\ncurrency = "USD"\n'
+    )
     env = {"ECWID_TOKEN": TOKEN}
     config = load_config(tmp_path / "channels.toml", env=env)
     logs: list[str] = []
@@ -546,8 +600,10 @@ def test_a_1000_sku_push_with_5_percent_changed_is_one_batch(tmp_path: Path) -> 
     assert fake.stored(skus[0]).quantity == 7 and fake.stored(skus[500]).price == "24.50"  # type: ignore[union-attr]
     # after the batch: its status until complete, then one read-back of the 50 products by id
     post = next(i for i, r in enumerate(fake.requests) if r.method == "POST")
-    after = [(r.method, r.path.removeprefix(API), sorted(r.query)) for r in fake.requests[post + 1:]]
-    assert after == [("GET", "/batch", ["ticket"])] * 2 + [("GET", "/products", ["productId", "responseFields"])]
+    after = [(r.method, r.path.removeprefix(API), sorted(r.query)) for r in fake.requests[post + 1 :]]
+    assert after == [("GET", "/batch", ["ticket"])] * 2 + [
+        ("GET", "/products", ["productId", "responseFields"])
+    ]
     # and nothing is left to do
     before = len(fake.requests)
     again = engine().run("plan")

@@ -16,34 +16,45 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fakes import FakeServer, Faults
+from tests.fakes.woocommerce import WooCommerceFake
 
 from omnisync.channels.base import ChannelContext
 from omnisync.channels.woocommerce import WooCommerceChannel, WooCommerceConfig
 from omnisync.errors import NetworkError
 from omnisync.http import format_api_calls
 from omnisync.models import QUANTITY, Listing, WriteItem, frozen
-from tests.fakes import Faults, FakeServer
-from tests.fakes.woocommerce import WooCommerceFake
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[1]
 
 
-def adapter(url: str, fake: WooCommerceFake, *, timeout: float = 5.0) -> tuple[WooCommerceChannel, ChannelContext]:
-    ctx = ChannelContext(env={"K": fake.consumer_key, "S": fake.consumer_secret}, sleep=lambda s: None,
-                         verbose=True)
-    cfg = WooCommerceConfig(name="woo", type="woocommerce", base_url=url, consumer_key_env="K",
-                            consumer_secret_env="S", timeout_seconds=timeout)
+def adapter(
+    url: str, fake: WooCommerceFake, *, timeout: float = 5.0
+) -> tuple[WooCommerceChannel, ChannelContext]:
+    ctx = ChannelContext(
+        env={"K": fake.consumer_key, "S": fake.consumer_secret}, sleep=lambda s: None, verbose=True
+    )
+    cfg = WooCommerceConfig(
+        name="woo",
+        type="woocommerce",
+        base_url=url,
+        consumer_key_env="K",
+        consumer_secret_env="S",
+        timeout_seconds=timeout,
+    )
     return WooCommerceChannel(cfg, ctx), ctx
 
 
 def push_all(ch: WooCommerceChannel, quantity: int) -> list[Any]:
     listed = {r.sku: r for r in ch.read()}
-    items = [WriteItem(sku=s, values=frozen({QUANTITY: quantity}), listing=Listing(s, frozen({})), key=s,
-                       remote=r) for s, r in listed.items()]
+    items = [
+        WriteItem(sku=s, values=frozen({QUANTITY: quantity}), listing=Listing(s, frozen({})), key=s, remote=r)
+        for s, r in listed.items()
+    ]
     out: list[Any] = []
     for start in range(0, len(items), ch.capabilities.max_write_batch):
-        out += ch.write(items[start:start + ch.capabilities.max_write_batch])
+        out += ch.write(items[start : start + ch.capabilities.max_write_batch])
     return out
 
 
@@ -81,7 +92,7 @@ def test_a_dead_server_is_a_network_error_after_bounded_retries() -> None:
     server = FakeServer(fake).start()
     url = server.url
     server.stop()
-    ch, ctx = adapter(url, fake, timeout=0.5)
+    ch, _ctx = adapter(url, fake, timeout=0.5)
     with pytest.raises(NetworkError) as err:
         list(ch.read())
     assert not err.value.sent and "gave up after" in str(err.value)
@@ -102,31 +113,58 @@ def test_pushing_through_5xx_and_429_storms_converges() -> None:
 
 
 def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
 
 
 def _post(url: str, body: Any) -> Any:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310 - loopback only
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=5) as r:
         return json.loads(r.read())
 
 
 def test_the_fake_runs_as_a_separate_process() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.server", "woocommerce", "--port", "0", "--products", "5",
-         "--variable", "1", "--per-parent", "2", "--faults", "5xx=0.0", "--option", "consumer_key=ck_proc",
-         "--option", "consumer_secret=cs_proc"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.server",
+            "woocommerce",
+            "--port",
+            "0",
+            "--products",
+            "5",
+            "--variable",
+            "1",
+            "--per-parent",
+            "2",
+            "--faults",
+            "5xx=0.0",
+            "--option",
+            "consumer_key=ck_proc",
+            "--option",
+            "consumer_secret=cs_proc",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else url
         state = _get(f"{url}/__fake__/state")
-        assert len(state) == 7 and state["WC-0001"] == {"quantity": 10, "price": "19.99", "title": "Product 1",
-                                                        "description": "Description of product 1."}
+        assert len(state) == 7 and state["WC-0001"] == {
+            "quantity": 10,
+            "price": "19.99",
+            "title": "Product 1",
+            "description": "Description of product 1.",
+        }
         assert _post(f"{url}/__fake__/sell", {"sku": "WC-0001", "units": 3}) == {"sold": 3}
         fake = WooCommerceFake(consumer_key="ck_proc", consumer_secret="cs_proc")
         ch, ctx = adapter(url, fake)

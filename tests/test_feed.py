@@ -103,15 +103,17 @@ def item(listing: Listing) -> WriteItem:
 
 
 def channel(tmp_path: Path, fmt: str, file_format: str | None, name: str, **extra: object) -> FeedChannel:
-    cfg = FeedConfig.model_validate({
-        "name": f"{fmt}-feed",
-        "type": "feed",
-        "format": fmt,
-        "path": f"out/{name}",
-        "file_format": file_format,
-        "link_template": "https://shop.example/p/{sku}",
-        **extra,
-    })
+    cfg = FeedConfig.model_validate(
+        {
+            "name": f"{fmt}-feed",
+            "type": "feed",
+            "format": fmt,
+            "path": f"out/{name}",
+            "file_format": file_format,
+            "link_template": "https://shop.example/p/{sku}",
+            **extra,
+        }
+    )
     (tmp_path / "out").mkdir(exist_ok=True)
     return FeedChannel(cfg, ChannelContext(config_dir=tmp_path))
 
@@ -131,7 +133,7 @@ def vendor_rows(path: Path, file_format: str) -> tuple[list[str], list[dict[str,
             row: dict[str, str | list[str]] = {}
             for el in it:
                 assert el.tag.startswith(G), f"item field {el.tag} is not in the g: namespace"
-                local = el.tag[len(G):]
+                local = el.tag[len(G) :]
                 names.append(local)
                 if local == "additional_image_link":
                     extra = row.setdefault(local, [])
@@ -158,14 +160,32 @@ def listed_files(folder: Path) -> list[str]:
 def test_every_value_round_trips_exactly(tmp_path: Path, fmt: str, file_format: str, name: str) -> None:
     ch = channel(tmp_path, fmt, file_format, name)
     listings = [
-        make_listing("TEE-RED-M", price="19.99", quantity=12, title="Tee, red, M",
-                     group_key="TEE", description=TRICKY),
-        make_listing("MUG-1", price="1500", currency="JPY", quantity=0,
-                     title="Café ☕ マグカップ — “Ünïcødé”", description="Ligne 1\nLigne 2 — naïve"),
-        make_listing("KW-1", price="1.005", currency="KWD", quantity=1,
-                     title='12" Teflon Frying Pan', description='"quoted" at both ends"'),
-        make_listing("ZERO", price="0.10", quantity=3, title="  padded title ",
-                     description="tab\tseparated\tand\ttrailing tab\t"),
+        make_listing(
+            "TEE-RED-M", price="19.99", quantity=12, title="Tee, red, M", group_key="TEE", description=TRICKY
+        ),
+        make_listing(
+            "MUG-1",
+            price="1500",
+            currency="JPY",
+            quantity=0,
+            title="Café ☕ マグカップ — “Ünïcødé”",
+            description="Ligne 1\nLigne 2 — naïve",
+        ),
+        make_listing(
+            "KW-1",
+            price="1.005",
+            currency="KWD",
+            quantity=1,
+            title='12" Teflon Frying Pan',
+            description='"quoted" at both ends"',
+        ),
+        make_listing(
+            "ZERO",
+            price="0.10",
+            quantity=3,
+            title="  padded title ",
+            description="tab\tseparated\tand\ttrailing tab\t",
+        ),
     ]
     results = ch.write([item(x) for x in listings])
     assert all(r.ok for r in results), results
@@ -176,7 +196,10 @@ def test_every_value_round_trips_exactly(tmp_path: Path, fmt: str, file_format: 
     assert set(seen) == {x.sku for x in listings}
     for x in listings:
         assert dict(seen[x.sku].values) == {
-            "quantity": x.quantity, "price": x.price, "title": x.title, "description": x.description,
+            "quantity": x.quantity,
+            "price": x.price,
+            "title": x.title,
+            "description": x.description,
         }, x.sku
     assert seen["TEE-RED-M"].values["price"] == Money(1999, "USD")
     assert str(seen["KW-1"].values["price"]) == "1.005 KWD"
@@ -198,11 +221,22 @@ def test_every_value_round_trips_exactly(tmp_path: Path, fmt: str, file_format: 
 
 
 @pytest.mark.parametrize(("fmt", "file_format", "name"), LAYOUTS, ids=IDS)
-def test_file_has_the_columns_the_vendor_requires(tmp_path: Path, fmt: str, file_format: str,
-                                                   name: str) -> None:
+def test_file_has_the_columns_the_vendor_requires(
+    tmp_path: Path, fmt: str, file_format: str, name: str
+) -> None:
     ch = channel(tmp_path, fmt, file_format, name)
-    ch.write([item(make_listing("SKU-1", gtin="4006381333931", mpn="MPN-1",
-                                images=("https://shop.example/a.jpg", "https://shop.example/b.jpg")))])
+    ch.write(
+        [
+            item(
+                make_listing(
+                    "SKU-1",
+                    gtin="4006381333931",
+                    mpn="MPN-1",
+                    images=("https://shop.example/a.jpg", "https://shop.example/b.jpg"),
+                )
+            )
+        ]
+    )
     names, rows = vendor_rows(ch.path, file_format)
     for column in REQUIRED[fmt]:
         assert column in names, column
@@ -254,9 +288,22 @@ def test_google_text_feed_quotes_like_the_vendor_example(tmp_path: Path) -> None
 def test_meta_csv_quotes_whitespace_and_commas(tmp_path: Path) -> None:
     # feeds.md 2a: a field containing whitespace or commas goes in double quotes.
     ch = channel(tmp_path, "meta", None, "meta.csv")
-    ch.write([item(make_listing("TEE-1", title="Tee, red, M", description="Cotton",
-                                images=("https://shop.example/a.jpg", "https://shop.example/b.jpg",
-                                        "https://shop.example/c.jpg")))])
+    ch.write(
+        [
+            item(
+                make_listing(
+                    "TEE-1",
+                    title="Tee, red, M",
+                    description="Cotton",
+                    images=(
+                        "https://shop.example/a.jpg",
+                        "https://shop.example/b.jpg",
+                        "https://shop.example/c.jpg",
+                    ),
+                )
+            )
+        ]
+    )
     header, data = ch.path.read_text(encoding="utf-8").split("\n")[:2]
     assert header.startswith("id,title,description,availability,condition,price,link,image_link")
     assert data.startswith('TEE-1,"Tee, red, M",Cotton,"in stock",new,"19.99 USD",')
@@ -266,8 +313,20 @@ def test_meta_csv_quotes_whitespace_and_commas(tmp_path: Path) -> None:
 def test_image_urls_with_commas_are_encoded(tmp_path: Path) -> None:
     # feeds.md 1b (image_link, additional_image_link) and 3a: commas in image URLs are %2C.
     ch = channel(tmp_path, "google", "tsv", "feed.txt")
-    ch.write([item(make_listing("A", images=("https://i.example/w=1,h=2.jpg",
-                                             "https://i.example/x,y.jpg", "https://i.example/z.jpg")))])
+    ch.write(
+        [
+            item(
+                make_listing(
+                    "A",
+                    images=(
+                        "https://i.example/w=1,h=2.jpg",
+                        "https://i.example/x,y.jpg",
+                        "https://i.example/z.jpg",
+                    ),
+                )
+            )
+        ]
+    )
     _, rows = vendor_rows(ch.path, "tsv")
     assert rows[0]["image_link"] == "https://i.example/w=1%2Ch=2.jpg"
     assert rows[0]["additional_image_link"] == "https://i.example/x%2Cy.jpg,https://i.example/z.jpg"
@@ -278,7 +337,8 @@ def test_image_urls_with_commas_are_encoded(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("fmt", "file_format", "name"), LAYOUTS, ids=IDS)
 def test_second_write_with_same_listings_leaves_the_file_untouched(
-        tmp_path: Path, fmt: str, file_format: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, fmt: str, file_format: str, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ch = channel(tmp_path, fmt, file_format, name)
     batch = [item(make_listing(s, description=TRICKY)) for s in ("B", "A", "C")]
     ch.write(batch)
@@ -300,7 +360,8 @@ def test_second_write_with_same_listings_leaves_the_file_untouched(
 
 @pytest.mark.parametrize(("fmt", "file_format", "name"), LAYOUTS, ids=IDS)
 def test_crash_during_replace_keeps_the_old_file_and_no_temp_file(
-        tmp_path: Path, fmt: str, file_format: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, fmt: str, file_format: str, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ch = channel(tmp_path, fmt, file_format, name)
     ch.write([item(make_listing("A", price="10.00"))])
     old = ch.path.read_bytes()
@@ -327,8 +388,9 @@ def test_crash_during_replace_keeps_the_old_file_and_no_temp_file(
 
 
 @pytest.mark.parametrize(("fmt", "file_format", "name"), LAYOUTS, ids=IDS)
-def test_disabled_listing_is_removed_and_others_are_kept(tmp_path: Path, fmt: str, file_format: str,
-                                                         name: str) -> None:
+def test_disabled_listing_is_removed_and_others_are_kept(
+    tmp_path: Path, fmt: str, file_format: str, name: str
+) -> None:
     ch = channel(tmp_path, fmt, file_format, name)
     ch.write([item(make_listing(s)) for s in ("A", "B", "C")])
     off = make_listing("B", enabled=False)
@@ -397,10 +459,11 @@ def test_no_file_reads_as_nothing(tmp_path: Path, fmt: str, file_format: str, na
 
 
 @pytest.mark.parametrize(("fmt", "file_format", "name"), LAYOUTS, ids=IDS)
-def test_unparseable_file_is_a_response_error_naming_it(tmp_path: Path, fmt: str, file_format: str,
-                                                        name: str) -> None:
+def test_unparseable_file_is_a_response_error_naming_it(
+    tmp_path: Path, fmt: str, file_format: str, name: str
+) -> None:
     ch = channel(tmp_path, fmt, file_format, name)
-    ch.path.write_bytes(b"\xff\xfe<not a feed \x00 at all\n\"unterminated")
+    ch.path.write_bytes(b'\xff\xfe<not a feed \x00 at all\n"unterminated')
     with pytest.raises(ResponseError) as info:
         list(ch.read())
     assert str(ch.path) in str(info.value)
@@ -410,18 +473,22 @@ def test_unparseable_file_is_a_response_error_naming_it(tmp_path: Path, fmt: str
     assert ch.path.read_bytes() == garbage  # never overwritten
 
 
-@pytest.mark.parametrize(("file_format", "content", "problem"), [
-    ("tsv", "id\ttitle\tprice\nA\tT\t19.99\n", "no currency code"),
-    ("tsv", "id\ttitle\tprice\nA\tT\tcheap USD\n", "not 'amount CURRENCY'"),
-    ("tsv", "id\ttitle\nA\tT\nA\tT2\n", "appears twice"),
-    ("tsv", "id\ttitle\nA\tT\textra\n", "3 cells"),
-    ("tsv", "title\tprice\nT\t1.00 USD\n", "no id column"),
-    ("tsv", "id\tsell_on_google_quantity\nA\tmany\n", "whole number"),
-    ("xml", '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"></feed>', "RSS 2.0"),
-    ("xml", '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "y">]><rss><channel/></rss>', "DTD"),
-])
-def test_bad_google_files_say_what_is_wrong(tmp_path: Path, file_format: str, content: str,
-                                            problem: str) -> None:
+@pytest.mark.parametrize(
+    ("file_format", "content", "problem"),
+    [
+        ("tsv", "id\ttitle\tprice\nA\tT\t19.99\n", "no currency code"),
+        ("tsv", "id\ttitle\tprice\nA\tT\tcheap USD\n", "not 'amount CURRENCY'"),
+        ("tsv", "id\ttitle\nA\tT\nA\tT2\n", "appears twice"),
+        ("tsv", "id\ttitle\nA\tT\textra\n", "3 cells"),
+        ("tsv", "title\tprice\nT\t1.00 USD\n", "no id column"),
+        ("tsv", "id\tsell_on_google_quantity\nA\tmany\n", "whole number"),
+        ("xml", '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"></feed>', "RSS 2.0"),
+        ("xml", '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "y">]><rss><channel/></rss>', "DTD"),
+    ],
+)
+def test_bad_google_files_say_what_is_wrong(
+    tmp_path: Path, file_format: str, content: str, problem: str
+) -> None:
     ch = channel(tmp_path, "google", file_format, f"feed.{file_format}")
     ch.path.write_text(content, encoding="utf-8")
     with pytest.raises(ResponseError) as info:
@@ -448,7 +515,10 @@ def test_meta_metadata_comments_and_legacy_inventory_are_read(tmp_path: Path) ->
         encoding="utf-8",
     )
     assert dict(by_sku(ch)["A"].values) == {
-        "quantity": 7, "price": Money(999, "GBP"), "title": "Old tee", "description": "Cotton",
+        "quantity": 7,
+        "price": Money(999, "GBP"),
+        "title": "Old tee",
+        "description": "Cotton",
     }
     ch.write([item(make_listing("A", price="9.99", currency="GBP", quantity=6))])
     text = ch.path.read_text(encoding="utf-8")
@@ -494,8 +564,13 @@ def test_read_filters_by_sku(tmp_path: Path) -> None:
 
 def test_link_template_encodes_the_sku(tmp_path: Path) -> None:
     ch = channel(tmp_path, "meta", "tsv", "m.tsv", link_template="https://shop.example/p/{group_key}?v={sku}")
-    ch.write([item(make_listing("A/B 1&2", group_key="TEE")), item(make_listing("SOLO")),
-              item(make_listing("OWN", link="https://elsewhere.example/own"))])
+    ch.write(
+        [
+            item(make_listing("A/B 1&2", group_key="TEE")),
+            item(make_listing("SOLO")),
+            item(make_listing("OWN", link="https://elsewhere.example/own")),
+        ]
+    )
     _, rows = vendor_rows(ch.path, "tsv")
     links = {r["id"]: r["link"] for r in rows}
     assert links == {
@@ -514,7 +589,9 @@ def test_fields_not_synced_keep_what_the_feed_has(tmp_path: Path) -> None:
     only_price = dataclasses.replace(full, values={"price": price})
     assert ch.write([WriteItem("A", {"price": price}, only_price, "k")])[0].ok
     assert dict(by_sku(ch)["A"].values) == {
-        "quantity": 4, "price": Money(700, "USD"), "title": "Original",
+        "quantity": 4,
+        "price": Money(700, "USD"),
+        "title": "Original",
         "description": "A plain description.",
     }
 
@@ -548,17 +625,25 @@ def test_registry_and_config_model() -> None:
     assert caps.max_write_batch >= 1_000_000 and caps.read_page_size >= 1_000_000
 
 
-@pytest.mark.parametrize(("keys", "message"), [
-    ({"format": "google", "file_format": "csv"}, "not accepted by Google"),
-    ({"format": "amazon"}, "format"),
-    ({"format": "meta", "file_format": "xml", "link_template": None}, "store_url"),
-    ({"format": "meta", "link_template": "https://shop.example/p/{id}"}, "unknown link_template field"),
-    ({"format": "meta", "link_template": "shop.example/p/{sku}"}, "http(s)"),
-    ({"format": "meta", "colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ({"format": "google", "file_format": "csv"}, "not accepted by Google"),
+        ({"format": "amazon"}, "format"),
+        ({"format": "meta", "file_format": "xml", "link_template": None}, "store_url"),
+        ({"format": "meta", "link_template": "https://shop.example/p/{id}"}, "unknown link_template field"),
+        ({"format": "meta", "link_template": "shop.example/p/{sku}"}, "http(s)"),
+        ({"format": "meta", "colour": "red"}, "colour"),
+    ],
+)
 def test_config_errors(keys: dict[str, object], message: str) -> None:
-    data: dict[str, object] = {"name": "f", "type": "feed", "path": "feed.txt",
-                               "link_template": "https://shop.example/p/{sku}", **keys}
+    data: dict[str, object] = {
+        "name": "f",
+        "type": "feed",
+        "path": "feed.txt",
+        "link_template": "https://shop.example/p/{sku}",
+        **keys,
+    }
     with pytest.raises(pydantic.ValidationError) as info:
         FeedConfig.model_validate(data)
     assert message in str(info.value)
@@ -572,8 +657,14 @@ def test_default_file_formats() -> None:
 
 
 def test_xml_channel_title_and_link_from_config(tmp_path: Path) -> None:
-    ch = channel(tmp_path, "google", "xml", "g.xml", store_name="Ünïcorn & Co <Shop>",
-                 store_url="https://unicorn.example")
+    ch = channel(
+        tmp_path,
+        "google",
+        "xml",
+        "g.xml",
+        store_name="Ünïcorn & Co <Shop>",
+        store_url="https://unicorn.example",
+    )
     ch.write([item(make_listing("A"))])
     channel_el = ET.fromstring(ch.path.read_bytes()).find("channel")
     assert channel_el is not None
@@ -595,8 +686,13 @@ def test_check(tmp_path: Path) -> None:
 
 
 def test_write_into_a_missing_folder_is_a_channel_error(tmp_path: Path) -> None:
-    cfg = FeedConfig(name="g", type="feed", format="google", path="missing/feed.txt",
-                     link_template="https://shop.example/p/{sku}")
+    cfg = FeedConfig(
+        name="g",
+        type="feed",
+        format="google",
+        path="missing/feed.txt",
+        link_template="https://shop.example/p/{sku}",
+    )
     ch = FeedChannel(cfg, ChannelContext(config_dir=tmp_path))
     with pytest.raises(ChannelError) as info:
         ch.write([item(make_listing("A"))])
@@ -626,7 +722,9 @@ def test_xml_with_plain_rss_elements_and_extra_attributes(tmp_path: Path) -> Non
         encoding="utf-8",
     )
     assert dict(by_sku(ch)["A"].values) == {
-        "quantity": 0, "price": Money(500, "EUR"), "title": "Plain title",
+        "quantity": 0,
+        "price": Money(500, "EUR"),
+        "title": "Plain title",
         "description": "Plain & simple",
     }
     ch.write([item(make_listing("A", price="6.00", currency="EUR", quantity=2))])

@@ -18,13 +18,13 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.contract.cases import CASES
 
 from omnisync.channels import HTTP_TYPES, load
 from omnisync.channels.base import ChannelContext
 from omnisync.errors import ChannelError
 from omnisync.models import Listing, WriteItem, frozen
 from omnisync.money import Money
-from tests.contract.cases import CASES
 
 MODES = ("keep", "truncate", "garbage", "retype", "empty", "html")
 
@@ -72,8 +72,11 @@ class Mangler(httpx.BaseTransport):
             body = b""
         elif mode == "html":
             body = b"<html><body>Maintenance</body></html>"
-        headers = {k: v for k, v in response.headers.items()
-                   if k.lower() not in ("content-length", "content-encoding")}
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "content-encoding")
+        }
         return httpx.Response(response.status_code, headers=headers, content=body)
 
 
@@ -81,16 +84,28 @@ TYPES = [t for t in HTTP_TYPES if t in CASES]
 
 
 @pytest.mark.parametrize("type_name", TYPES)
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(plan=st.lists(st.sampled_from(MODES), min_size=1, max_size=6), seed=st.integers(0, 10_000))
-def test_garbage_answers_give_a_clear_error_never_a_traceback(type_name: str, plan: list[str], seed: int,
-                                                              tmp_path: Path) -> None:
+def test_garbage_answers_give_a_clear_error_never_a_traceback(
+    type_name: str, plan: list[str], seed: int, tmp_path: Path
+) -> None:
     case = CASES[type_name]
     fake = case.make_fake(seed=seed)
     skus = fake.seed(6)
     transport = Mangler(fake.transport(), plan, seed)
-    ctx = ChannelContext(env=dict(case.env), config_dir=tmp_path, state_dir=tmp_path,
-                         transport=transport, sleep=lambda s: None, log=lambda m: None)
+    ctx = ChannelContext(
+        env=dict(case.env),
+        config_dir=tmp_path,
+        state_dir=tmp_path,
+        transport=transport,
+        sleep=lambda s: None,
+        log=lambda m: None,
+    )
     cls = load(type_name)
     cfg = cls.Config.model_validate({**case.config(case.base_url), "retry_attempts": 2})
     adapter = cls.from_config(cfg, ctx)
@@ -101,11 +116,16 @@ def test_garbage_answers_give_a_clear_error_never_a_traceback(type_name: str, pl
             return
         sku = skus[0]
         price = Money.parse("12.34", case.currency)
-        item = WriteItem(sku=sku, values=frozen({"price": price, "quantity": 3}),
-                         listing=Listing(sku, frozen({})), key=uuid.uuid4().hex, remote=remote.get(sku),
-                         expected=frozen({"quantity": remote[sku].values["quantity"]})
-                         if adapter.capabilities.compare_and_set and sku in remote
-                         and "quantity" in remote[sku].values else frozen({}))
+        item = WriteItem(
+            sku=sku,
+            values=frozen({"price": price, "quantity": 3}),
+            listing=Listing(sku, frozen({})),
+            key=uuid.uuid4().hex,
+            remote=remote.get(sku),
+            expected=frozen({"quantity": remote[sku].values["quantity"]})
+            if adapter.capabilities.compare_and_set and sku in remote and "quantity" in remote[sku].values
+            else frozen({}),
+        )
         try:
             results = adapter.write([item])
         except ChannelError:

@@ -58,8 +58,16 @@ SECRET = "tok_5ecr3t_do_not_show_0123456789"
 
 
 class Rig:
-    def __init__(self, handler: Handler, *, rate: float | None = None, verbose: bool = True,
-                 retry: RetryPolicy | None = None, auth: httpx.Auth | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        rate: float | None = None,
+        verbose: bool = True,
+        retry: RetryPolicy | None = None,
+        auth: httpx.Auth | None = None,
+        **kw: Any,
+    ) -> None:
         self.calls: list[httpx.Request] = []
         self.sleeps: list[float] = []
         self.logs: list[str] = []
@@ -68,14 +76,27 @@ class Rig:
             self.calls.append(request)
             return handler(request)
 
-        self.ctx = ChannelContext(env={"SHOP_TOKEN": SECRET}, transport=httpx.MockTransport(record),
-                                  verbose=verbose, log=self.logs.append, sleep=self.sleeps.append)
+        self.ctx = ChannelContext(
+            env={"SHOP_TOKEN": SECRET},
+            transport=httpx.MockTransport(record),
+            verbose=verbose,
+            log=self.logs.append,
+            sleep=self.sleeps.append,
+        )
         self.cfg = _Cfg(name="shop", type="test", base_url="https://api.example.test", token_env="SHOP_TOKEN")
-        caps = Capabilities(fields=frozenset({"quantity"}), read_page_size=50, max_write_batch=50,
-                            rate_limit_per_second=rate)
-        self.client: ApiClient = make_client(self.cfg, self.ctx, capabilities=caps, auth=auth,
-                                             default_base_url="", retry=retry or RetryPolicy(),
-                                             rng=random.Random(7), **kw)
+        caps = Capabilities(
+            fields=frozenset({"quantity"}), read_page_size=50, max_write_batch=50, rate_limit_per_second=rate
+        )
+        self.client: ApiClient = make_client(
+            self.cfg,
+            self.ctx,
+            capabilities=caps,
+            auth=auth,
+            default_base_url="",
+            retry=retry or RetryPolicy(),
+            rng=random.Random(7),
+            **kw,
+        )
 
 
 class _Cfg(ChannelConfig):
@@ -115,10 +136,14 @@ def test_an_unpaced_channel_never_sleeps() -> None:
 
 
 def test_the_pacer_follows_the_vendors_quota_headers() -> None:
-    rig = Rig(script(ok(headers={"X-Rate-Limit-Requests-Left": "0", "X-Rate-Limit-Time-Reset-Ms": "1500"}),
-                     ok(headers={"X-Rate-Limit-Requests-Left": "4", "X-Rate-Limit-Time-Reset-Ms": "5000"}),
-                     ok()),
-              rate_limit_headers=bigcommerce_rate_limit)
+    rig = Rig(
+        script(
+            ok(headers={"X-Rate-Limit-Requests-Left": "0", "X-Rate-Limit-Time-Reset-Ms": "1500"}),
+            ok(headers={"X-Rate-Limit-Requests-Left": "4", "X-Rate-Limit-Time-Reset-Ms": "5000"}),
+            ok(),
+        ),
+        rate_limit_headers=bigcommerce_rate_limit,
+    )
     rig.client.get("a")
     rig.client.get("b")  # quota empty: wait the whole window
     rig.client.get("c")  # 4 left in 5 s: spread evenly
@@ -126,9 +151,13 @@ def test_the_pacer_follows_the_vendors_quota_headers() -> None:
 
 
 def test_a_bigcommerce_429_waits_for_the_window_reset() -> None:
-    rig = Rig(script(ok(status=429, headers={"X-Rate-Limit-Time-Reset-Ms": "2500",
-                                              "X-Rate-Limit-Requests-Left": "0"}), ok()),
-              rate_limit_headers=bigcommerce_rate_limit)
+    rig = Rig(
+        script(
+            ok(status=429, headers={"X-Rate-Limit-Time-Reset-Ms": "2500", "X-Rate-Limit-Requests-Left": "0"}),
+            ok(),
+        ),
+        rate_limit_headers=bigcommerce_rate_limit,
+    )
     rig.client.get("a")
     assert rig.sleeps == [2.5]  # once: the pacer does not wait again after the retry's wait
 
@@ -138,31 +167,56 @@ def test_retry_after_seconds_is_honoured_exactly_once() -> None:
     rig = Rig(script(ok(status=429, headers={"Retry-After": "7"}), ok()))
     assert rig.client.get("a").status_code == 200
     assert rig.sleeps == [7.0]
-    assert api_calls(rig.ctx.counters, "shop") == {"calls": 2, "reads": 2, "writes": 0, "retries": 1,
-                                                   "throttled": 1}
+    assert api_calls(rig.ctx.counters, "shop") == {
+        "calls": 2,
+        "reads": 2,
+        "writes": 0,
+        "retries": 1,
+        "throttled": 1,
+    }
 
 
 def test_retry_after_as_an_http_date_uses_the_servers_clock() -> None:
     server_now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    rig = Rig(script(ok(status=503, headers={
-        "Retry-After": format_datetime(server_now + timedelta(seconds=12), usegmt=True),
-        "Date": format_datetime(server_now, usegmt=True)}), ok()))
+    rig = Rig(
+        script(
+            ok(
+                status=503,
+                headers={
+                    "Retry-After": format_datetime(server_now + timedelta(seconds=12), usegmt=True),
+                    "Date": format_datetime(server_now, usegmt=True),
+                },
+            ),
+            ok(),
+        )
+    )
     rig.client.get("a")
     assert rig.sleeps == [12.0]
 
 
 def test_a_retry_after_beyond_the_cap_ends_the_retries() -> None:
-    rig = Rig(script(ok(status=429, headers={"Retry-After": "900"}), ok()),
-              retry=RetryPolicy(retry_after_cap=60))
+    rig = Rig(
+        script(ok(status=429, headers={"Retry-After": "900"}), ok()), retry=RetryPolicy(retry_after_cap=60)
+    )
     with pytest.raises(RateLimited) as err:
         rig.client.get("a")
     assert err.value.retry_after == 900 and rig.sleeps == [] and len(rig.calls) == 1
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("7", 7.0), (" 0 ", 0.0), ("1.5", 1.5), ("-3", 0.0), ("soon", None), ("", None), (None, None),
-    ("Fri, 02 Jan 2026 03:04:15 GMT", 10.0), ("Fri, 02 Jan 2026 03:03:00 GMT", 0.0),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("7", 7.0),
+        (" 0 ", 0.0),
+        ("1.5", 1.5),
+        ("-3", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("Fri, 02 Jan 2026 03:04:15 GMT", 10.0),
+        ("Fri, 02 Jan 2026 03:03:00 GMT", 0.0),
+    ],
+)
 def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == expected
 
@@ -178,8 +232,10 @@ def test_backoff_is_full_jitter_and_bounded_by_attempts() -> None:
 
 
 def test_retries_are_bounded_in_total_time() -> None:
-    rig = Rig(script(ok(status=429, headers={"Retry-After": "4"})),
-              retry=RetryPolicy(max_attempts=100, max_elapsed=10))
+    rig = Rig(
+        script(ok(status=429, headers={"Retry-After": "4"})),
+        retry=RetryPolicy(max_attempts=100, max_elapsed=10),
+    )
     with pytest.raises(RateLimited):
         rig.client.get("a")
     assert rig.sleeps == [4.0, 4.0] and len(rig.calls) == 3  # a third wait would pass 10 s
@@ -192,12 +248,15 @@ def test_a_plain_post_is_not_retried_after_a_5xx() -> None:
     assert len(rig.calls) == 1
 
 
-@pytest.mark.parametrize("method, kwargs", [
-    ("POST", {"json": {"items": [{"id": 1, "quantity": 5}]}, "idempotent": True}),
-    ("PUT", {"json": {"quantity": 5}}),
-    ("DELETE", {}),
-    ("GET", {}),
-])
+@pytest.mark.parametrize(
+    "method, kwargs",
+    [
+        ("POST", {"json": {"items": [{"id": 1, "quantity": 5}]}, "idempotent": True}),
+        ("PUT", {"json": {"quantity": 5}}),
+        ("DELETE", {}),
+        ("GET", {}),
+    ],
+)
 def test_idempotent_requests_are_retried_after_a_5xx(method: str, kwargs: dict[str, Any]) -> None:
     rig = Rig(script(ok(status=502), ok(status=500), ok()))
     assert rig.client.request(method, "items", **kwargs).status_code == 200
@@ -224,17 +283,31 @@ def test_a_post_that_timed_out_is_not_sent_again() -> None:
 
 
 def test_timeouts_and_resets_are_retried_for_reads() -> None:
-    rig = Rig(script(httpx.ReadTimeout("timed out"), httpx.ReadError("reset by peer"),
-                     httpx.RemoteProtocolError("Server disconnected"), ok()))
+    rig = Rig(
+        script(
+            httpx.ReadTimeout("timed out"),
+            httpx.ReadError("reset by peer"),
+            httpx.RemoteProtocolError("Server disconnected"),
+            ok(),
+        )
+    )
     assert rig.client.get("a").status_code == 200
     assert len(rig.calls) == 4 and rig.ctx.counters["shop.retries"] == 3
 
 
 # -- classification --------------------------------------------------------------------------------
-@pytest.mark.parametrize("status, error", [
-    (400, PermanentError), (401, AuthError), (403, AuthError), (404, NotFound), (409, Conflict),
-    (413, PermanentError), (422, PermanentError),
-])
+@pytest.mark.parametrize(
+    "status, error",
+    [
+        (400, PermanentError),
+        (401, AuthError),
+        (403, AuthError),
+        (404, NotFound),
+        (409, Conflict),
+        (413, PermanentError),
+        (422, PermanentError),
+    ],
+)
 def test_4xx_are_classified_and_never_retried(status: int, error: type[Exception]) -> None:
     rig = Rig(script(ok({"code": "x", "message": "Nope."}, status=status), ok()))
     with pytest.raises(error) as err:
@@ -252,21 +325,37 @@ def test_vendor_overrides_change_single_entries() -> None:
         rig.client.get("a")
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID.", "data": {"status": 404}},
-     "Invalid ID. [woocommerce_rest_product_invalid_id]"),
-    ({"status": 422, "title": "Invalid data", "errors": {"name": "must be unique"}},
-     "Invalid data: name: must be unique"),
-    ({"error": {"code": 400, "message": "Invalid offerId.", "status": "INVALID_ARGUMENT"}}, "Invalid offerId."),
-    ({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}, "Throttled"),
-    ({"error": "invalid_grant", "error_description": "Refresh token expired"}, "Refresh token expired"),
-    ({"message": "<b>Sorry</b>, you &amp; me"}, "Sorry , you & me"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            {
+                "code": "woocommerce_rest_product_invalid_id",
+                "message": "Invalid ID.",
+                "data": {"status": 404},
+            },
+            "Invalid ID. [woocommerce_rest_product_invalid_id]",
+        ),
+        (
+            {"status": 422, "title": "Invalid data", "errors": {"name": "must be unique"}},
+            "Invalid data: name: must be unique",
+        ),
+        (
+            {"error": {"code": 400, "message": "Invalid offerId.", "status": "INVALID_ARGUMENT"}},
+            "Invalid offerId.",
+        ),
+        ({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}, "Throttled"),
+        ({"error": "invalid_grant", "error_description": "Refresh token expired"}, "Refresh token expired"),
+        ({"message": "<b>Sorry</b>, you &amp; me"}, "Sorry , you & me"),
+    ],
+)
 def test_the_vendors_error_message_is_extracted(body: Any, message: str) -> None:
     assert default_error_message(httpx.Response(400, json=body)) == message
 
 
-@pytest.mark.parametrize("content", [b"<html><h1>Bad Gateway</h1></html>", b"\xff\xfe{garbage", b"", b'{"mess'])
+@pytest.mark.parametrize(
+    "content", [b"<html><h1>Bad Gateway</h1></html>", b"\xff\xfe{garbage", b"", b'{"mess']
+)
 def test_garbage_error_bodies_never_raise_a_traceback(content: bytes) -> None:
     rig = Rig(script(httpx.Response(502, content=content)), retry=RetryPolicy(max_attempts=1))
     with pytest.raises(TransientError) as err:
@@ -274,7 +363,7 @@ def test_garbage_error_bodies_never_raise_a_traceback(content: bytes) -> None:
     assert "Bad Gateway" in str(err.value)
 
 
-@pytest.mark.parametrize("content", [b"", b"[{\"id\": 1,", b"\x00\x01", b"<html>"])
+@pytest.mark.parametrize("content", [b"", b'[{"id": 1,', b"\x00\x01", b"<html>"])
 def test_a_garbage_success_body_is_a_response_error(content: bytes) -> None:
     rig = Rig(script(httpx.Response(200, content=content)))
     response = rig.client.get("a")
@@ -287,8 +376,10 @@ def test_json_money_stays_exact() -> None:
     rig = Rig(script(httpx.Response(200, content=b'{"price": 19.99, "big": 1234567.89}')))
     data = rig.client.json(rig.client.get("a"))
     assert data == {"price": Decimal("19.99"), "big": Decimal("1234567.89")}
-    assert dumps_json({"price": Decimal("19.99"), "n": [Decimal("0.10")], "s": "19.99"}) == \
-        b'{"price":19.99,"n":[0.10],"s":"19.99"}'
+    assert (
+        dumps_json({"price": Decimal("19.99"), "n": [Decimal("0.10")], "s": "19.99"})
+        == b'{"price":19.99,"n":[0.10],"s":"19.99"}'
+    )
 
 
 def test_a_redirect_is_a_permanent_error_naming_base_url() -> None:
@@ -303,8 +394,14 @@ def test_base_url_is_required_and_base_path_is_joined() -> None:
     caps = Capabilities(fields=frozenset(), read_page_size=1, max_write_batch=1)
     with pytest.raises(ConfigError):
         make_client(ChannelConfig(name="x", type="t"), ctx, capabilities=caps, auth=None, default_base_url="")
-    client = make_client(ChannelConfig(name="x", type="t", base_url="https://s.test/shop/"), ctx,
-                         capabilities=caps, auth=None, default_base_url="", base_path="/wp-json/wc/v3")
+    client = make_client(
+        ChannelConfig(name="x", type="t", base_url="https://s.test/shop/"),
+        ctx,
+        capabilities=caps,
+        auth=None,
+        default_base_url="",
+        base_path="/wp-json/wc/v3",
+    )
     assert str(client.get("products").request.url) == "https://s.test/shop/wp-json/wc/v3/products"
     assert client.http.timeout == httpx.Timeout(30.0)
 
@@ -315,10 +412,14 @@ def test_the_redactor_masks_every_form_of_a_secret() -> None:
     assert r("a p@ss word/+= b") == "a *** b"
     assert r("x=p%40ss%20word%2F%2B%3D") == "x=***"
     assert r("x=p%40ss+word%2F%2B%3D") == "x=***"
-    assert r.url("https://h.test/p?consumer_secret=abc&page=2&oauth_signature=zz") == \
-        "https://h.test/p?consumer_secret=***&page=2&oauth_signature=***"
-    assert r('{"access_token": "unknown-token", "authorization": "Bearer abc.def"}') == \
-        '{"access_token": "***", "authorization": "Bearer ***"}'
+    assert (
+        r.url("https://h.test/p?consumer_secret=abc&page=2&oauth_signature=zz")
+        == "https://h.test/p?consumer_secret=***&page=2&oauth_signature=***"
+    )
+    assert (
+        r('{"access_token": "unknown-token", "authorization": "Bearer abc.def"}')
+        == '{"access_token": "***", "authorization": "Bearer ***"}'
+    )
     r.add(None)
     r.add("")
     assert r("plain text stays") == "plain text stays"
@@ -344,10 +445,15 @@ def test_every_secret_of_the_config_is_redacted_from_errors_and_logs() -> None:
 
 
 def test_the_verbose_log_has_one_line_per_request_without_query_strings() -> None:
-    rig = Rig(script(ok(status=503), ok()), auth=QueryAuth({"consumer_key": "ck_x", "consumer_secret": SECRET}))
+    rig = Rig(
+        script(ok(status=503), ok()), auth=QueryAuth({"consumer_key": "ck_x", "consumer_secret": SECRET})
+    )
     rig.client.get("products", params={"page": 2})
     lines = [line for line in rig.logs if "; retry " not in line]
-    assert [line.rsplit(" ", 1)[0] for line in lines] == ["shop: GET /products 503", "shop: GET /products 200"]
+    assert [line.rsplit(" ", 1)[0] for line in lines] == [
+        "shop: GET /products 503",
+        "shop: GET /products 200",
+    ]
     assert all(line.endswith("ms") for line in lines)
     assert not any("?" in line or SECRET in line or "ck_x" in line for line in rig.logs)
     assert any("GET /products: Service Unavailable (HTTP 503); retry 1 of 5 in " in line for line in rig.logs)
@@ -359,7 +465,10 @@ def test_quiet_mode_logs_nothing_but_still_counts() -> None:
     rig.client.get("a")
     rig.client.put("b", json={"x": 1})
     assert rig.logs == []
-    assert format_api_calls(rig.ctx.counters, "shop") == "2 API calls (1 reads, 1 writes, 0 retries, 0 throttled)"
+    assert (
+        format_api_calls(rig.ctx.counters, "shop")
+        == "2 API calls (1 reads, 1 writes, 0 retries, 0 throttled)"
+    )
 
 
 # -- auth flows ------------------------------------------------------------------------------------
@@ -367,23 +476,35 @@ def test_static_header_and_basic_auth() -> None:
     rig = Rig(script(ok()), auth=bearer(SECRET))
     assert rig.client.get("a").request.headers["Authorization"] == f"Bearer {SECRET}"
     rig = Rig(script(ok()), auth=BasicAuth("ck", "cs"))
-    assert rig.client.get("a").request.headers["Authorization"] == "Basic " + base64.b64encode(b"ck:cs").decode()
+    assert (
+        rig.client.get("a").request.headers["Authorization"] == "Basic " + base64.b64encode(b"ck:cs").decode()
+    )
 
 
 def test_oauth1_signature_matches_a_hand_computed_base_string() -> None:
     url = httpx.URL("http://Example.COM:80/wp-json/wc/v3/products")
-    params = [("page", "1"), ("oauth_consumer_key", "ck"), ("oauth_nonce", "n"),
-              ("oauth_signature_method", "HMAC-SHA256"), ("oauth_timestamp", "1700000000"), ("sku", "A B,C")]
-    base = ("GET&http%3A%2F%2Fexample.com%2Fwp-json%2Fwc%2Fv3%2Fproducts&oauth_consumer_key%3Dck"
-            "%26oauth_nonce%3Dn%26oauth_signature_method%3DHMAC-SHA256%26oauth_timestamp%3D1700000000"
-            "%26page%3D1%26sku%3DA%2520B%252CC")
+    params = [
+        ("page", "1"),
+        ("oauth_consumer_key", "ck"),
+        ("oauth_nonce", "n"),
+        ("oauth_signature_method", "HMAC-SHA256"),
+        ("oauth_timestamp", "1700000000"),
+        ("sku", "A B,C"),
+    ]
+    base = (
+        "GET&http%3A%2F%2Fexample.com%2Fwp-json%2Fwc%2Fv3%2Fproducts&oauth_consumer_key%3Dck"
+        "%26oauth_nonce%3Dn%26oauth_signature_method%3DHMAC-SHA256%26oauth_timestamp%3D1700000000"
+        "%26page%3D1%26sku%3DA%2520B%252CC"
+    )
     expected = base64.b64encode(hmac.new(b"cs&", base.encode(), hashlib.sha256).digest()).decode()
     assert oauth1_signature("GET", url, params, "cs") == expected
 
 
 def test_oauth1_signs_each_send_afresh() -> None:
     nonces = iter(["n1", "n2", "n3"])
-    auth = OAuth1Auth("ck_x", "cs_y", clock=lambda: datetime(2026, 1, 1, tzinfo=UTC), nonce=lambda: next(nonces))
+    auth = OAuth1Auth(
+        "ck_x", "cs_y", clock=lambda: datetime(2026, 1, 1, tzinfo=UTC), nonce=lambda: next(nonces)
+    )
     rig = Rig(script(ok(status=503), ok()), auth=auth)
     rig.client.get("products", params={"page": 1})
     sent = [dict(c.url.params) for c in rig.calls]
@@ -401,8 +522,10 @@ def _oauth2_server(valid: list[str], tokens: list[str], refresh_status: int = 20
             assert form["grant_type"] == "refresh_token" and form["refresh_token"] == "rt-1"
             assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"cid:csecret").decode()
             if refresh_status != 200:
-                return ok({"error": "invalid_grant", "error_description": "Refresh token revoked"},
-                          status=refresh_status)
+                return ok(
+                    {"error": "invalid_grant", "error_description": "Refresh token revoked"},
+                    status=refresh_status,
+                )
             token = tokens.pop(0)
             return ok({"access_token": token, "expires_in": 7200, "token_type": "Bearer"})
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -414,8 +537,13 @@ def _oauth2_server(valid: list[str], tokens: list[str], refresh_status: int = 20
 
 
 def _oauth2(**kw: Any) -> OAuth2RefreshAuth:
-    return OAuth2RefreshAuth(token_url="https://auth.example.test/oauth/token", client_id="cid",
-                             client_secret="csecret", refresh_token="rt-1", **kw)
+    return OAuth2RefreshAuth(
+        token_url="https://auth.example.test/oauth/token",
+        client_id="cid",
+        client_secret="csecret",
+        refresh_token="rt-1",
+        **kw,
+    )
 
 
 def test_oauth2_gets_a_token_then_refreshes_once_on_401() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.workspace import Workspace
 
 from omnisync import channels as registry
 from omnisync.channels.base import Capabilities, ChannelConfig
@@ -24,10 +25,10 @@ from omnisync.channels.sandbox import SandboxChannel, SandboxConfig, sell
 from omnisync.diff import fingerprint
 from omnisync.models import DESCRIPTION, PRICE, QUANTITY, TITLE, Value
 from omnisync.money import Money
-from tests.workspace import Workspace
 
 CSV = "sku,title,description,price,currency,quantity\n" + "".join(
-    f"S{i:03d},Item {i},About item {i}.,{10 + i}.00,USD,{5 + i % 4}\n" for i in range(40))
+    f"S{i:03d},Item {i},About item {i}.,{10 + i}.00,USD,{5 + i % 4}\n" for i in range(40)
+)
 
 
 class SinceSandbox(SandboxChannel):
@@ -85,8 +86,10 @@ def test_first_push_reads_in_full_then_incrementally(ws: Workspace) -> None:
     # (4 pages of 10, and the empty page after a full one)
     assert second["market"]["api_calls"]["calls"] <= 5
     state = sqlite3.connect(ws.state)
-    modes = state.execute("SELECT channel, read_mode FROM channel_runs WHERE run_id = "
-                          "(SELECT MAX(run_id) FROM channel_runs) ORDER BY channel").fetchall()
+    modes = state.execute(
+        "SELECT channel, read_mode FROM channel_runs WHERE run_id = "
+        "(SELECT MAX(run_id) FROM channel_runs) ORDER BY channel"
+    ).fetchall()
     assert modes == [("market", "incremental"), ("shop", "incremental")]
 
 
@@ -98,8 +101,7 @@ def test_an_incremental_read_never_misses_a_sale(ws: Workspace) -> None:
     assert sell(ws.root / "market.db", "S007", 2) == 2
     third = push(ws)
     assert third["market"]["read"] == "incremental"
-    assert [(s["channel"], s["sku"], s["units"]) for s in third["plan"]["sales"]] == [
-        ("market", "S007", 2)]
+    assert [(s["channel"], s["sku"], s["units"]) for s in third["plan"]["sales"]] == [("market", "S007", 2)]
     assert ws.stock("S007") == before - 2
     assert ws.sandbox("shop")["S007"][0] == before - 2  # the other channel shows the sale too
     assert push(ws)["plan"]["summary"]["changes"] == 0
@@ -109,8 +111,9 @@ def test_a_catalog_change_is_planned_on_an_incremental_read(ws: Workspace) -> No
     configure(ws)
     push(ws)
     push(ws)
-    (ws.root / "change.csv").write_text("sku,title,description,price,currency,quantity\n"
-                                        "S011,Item 11,About item 11.,99.00,USD,1\n")
+    (ws.root / "change.csv").write_text(
+        "sku,title,description,price,currency,quantity\nS011,Item 11,About item 11.,99.00,USD,1\n"
+    )
     assert ws.cli("import", "change.csv").code == 0
     third = push(ws)
     assert third["market"]["read"] == "incremental"
@@ -124,8 +127,10 @@ def test_a_listing_changed_by_hand_on_the_channel_is_put_back(ws: Workspace) -> 
     push(ws)
     push(ws)
     conn = sqlite3.connect(ws.root / "market.db")
-    conn.execute("UPDATE listings SET title='Edited', updated_at=? WHERE sku='S020'",
-                 (datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),))
+    conn.execute(
+        "UPDATE listings SET title='Edited', updated_at=? WHERE sku='S020'",
+        (datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),),
+    )
     conn.commit()
     conn.close()
     third = push(ws)
@@ -146,8 +151,7 @@ def age(w: Workspace, minutes: float = 20) -> None:
     conn.commit()
     conn.close()
     conn = sqlite3.connect(w.state)
-    conn.execute("UPDATE channel_reads SET full_started_at=? WHERE channel='market'",
-                 (stamp(minutes + 10),))
+    conn.execute("UPDATE channel_reads SET full_started_at=? WHERE channel='market'", (stamp(minutes + 10),))
     conn.commit()
     conn.close()
 
@@ -168,14 +172,12 @@ def test_a_quiet_store_costs_one_short_page_once_its_changes_were_read(ws: Works
     assert sell(ws.root / "market.db", "S030", 1) == 1
     sold = push(ws)
     assert sold["market"]["read"] == "incremental" and sold["market"]["api_calls"]["calls"] == 1
-    assert [(s["channel"], s["sku"], s["units"]) for s in sold["plan"]["sales"]] == [
-        ("market", "S030", 1)]
+    assert [(s["channel"], s["sku"], s["units"]) for s in sold["plan"]["sales"]] == [("market", "S030", 1)]
     assert ws.stock("S030") == before - 1 and ws.sandbox("shop")["S030"][0] == before - 1
     assert push(ws)["plan"]["summary"]["changes"] == 0
 
 
-def test_a_catalog_change_on_a_listing_the_last_incremental_read_returned_is_planned(
-        ws: Workspace) -> None:
+def test_a_catalog_change_on_a_listing_the_last_incremental_read_returned_is_planned(ws: Workspace) -> None:
     """The snapshot follows incremental reads: a listing last seen by one (here S005, edited by
     hand, put back) and then changed in the catalog is read and written again."""
     configure(ws)
@@ -183,15 +185,18 @@ def test_a_catalog_change_on_a_listing_the_last_incremental_read_returned_is_pla
     push(ws)
     age(ws)
     conn = sqlite3.connect(ws.root / "market.db")
-    conn.execute("UPDATE listings SET title='Edited', updated_at=? WHERE sku='S005'",
-                 (datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),))
+    conn.execute(
+        "UPDATE listings SET title='Edited', updated_at=? WHERE sku='S005'",
+        (datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),),
+    )
     conn.commit()
     conn.close()
     assert push(ws)["market"]["read"] == "incremental"
     assert ws.sandbox("market")["S005"][2] == "Item 5"
     age(ws)
-    (ws.root / "change.csv").write_text("sku,title,description,price,currency,quantity\n"
-                                        "S005,Item 5 v2,About item 5.,15.00,USD,6\n")
+    (ws.root / "change.csv").write_text(
+        "sku,title,description,price,currency,quantity\nS005,Item 5 v2,About item 5.,15.00,USD,6\n"
+    )
     assert ws.cli("import", "change.csv").code == 0
     again = push(ws)
     assert again["market"]["read"] == "incremental"
@@ -222,8 +227,9 @@ def test_a_plan_with_chosen_skus_reads_them_only(ws: Workspace) -> None:
 @pytest.mark.parametrize("value", ["0h", "1w", "soon", 0, -2, True])
 def test_full_read_every_rejects_nonsense(value: object) -> None:
     with pytest.raises(ValueError):
-        SandboxConfig.model_validate({"name": "x", "type": "sandbox", "path": "x.db",
-                                      "full_read_every": value})
+        SandboxConfig.model_validate(
+            {"name": "x", "type": "sandbox", "path": "x.db", "full_read_every": value}
+        )
 
 
 def test_fingerprints_are_stable_across_processes() -> None:

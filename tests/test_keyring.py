@@ -7,7 +7,6 @@ from pathlib import Path
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
-
 from tests.fakes.server import FakeServer
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.workspace import Workspace
@@ -40,12 +39,15 @@ def ring() -> MemoryKeyring:
 
 
 def test_secrets_come_from_the_keyring_when_the_environment_lacks_them(
-        ring: MemoryKeyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ring: MemoryKeyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = WooCommerceFake()
     skus = fake.seed(3)
     ws = Workspace(tmp_path)
-    (tmp_path / "catalog.csv").write_text("sku,title,price,currency,quantity\n" + "".join(
-        f"{s},Product {i + 1},21.00,USD,4\n" for i, s in enumerate(skus)))
+    (tmp_path / "catalog.csv").write_text(
+        "sku,title,price,currency,quantity\n"
+        + "".join(f"{s},Product {i + 1},21.00,USD,4\n" for i, s in enumerate(skus))
+    )
     monkeypatch.delenv("WC_KEY", raising=False)
     monkeypatch.delenv("WC_SECRET", raising=False)
     with FakeServer(fake) as server:

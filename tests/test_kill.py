@@ -17,7 +17,8 @@ from tests.workspace import CONFIG, Workspace
 from omnisync.channels.sandbox import sell
 
 SLOW = CONFIG.replace("max_write_batch = 2", "max_write_batch = 1\nwrite_delay_ms = 40").replace(
-    'path = "shop.db"', 'path = "shop.db"\nmax_write_batch = 1\nwrite_delay_ms = 40')
+    'path = "shop.db"', 'path = "shop.db"\nmax_write_batch = 1\nwrite_delay_ms = 40'
+)
 
 
 def applied(ws: Workspace, name: str) -> int:
@@ -67,7 +68,9 @@ def test_killed_push_converges_without_doubling(make_workspace, kill_at: int) ->
     conn.close()
     before_shop, before_market = applied(ws, "shop"), applied(ws, "market")
 
-    kill_after(ws, "market" if kill_at % 2 else "shop", (before_market if kill_at % 2 else before_shop) + kill_at)
+    kill_after(
+        ws, "market" if kill_at % 2 else "shop", (before_market if kill_at % 2 else before_shop) + kill_at
+    )
 
     r = ws.run("push")
     assert r.code == 0, r

@@ -12,8 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from tests.fakes import Faults, FakeServer
+from tests.fakes import FakeServer, Faults
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.workspace import Workspace
 
@@ -52,8 +51,12 @@ sync = ["quantity", "price"]
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
             state = sqlite3.connect(ws.state)
-            in_flight = {r[0] for r in state.execute(
-                "SELECT sku FROM journal WHERE status = 'intent' AND field = 'quantity'")}
+            in_flight = {
+                r[0]
+                for r in state.execute(
+                    "SELECT sku FROM journal WHERE status = 'intent' AND field = 'quantity'"
+                )
+            }
             state.close()
             sold = {sku: fake.sell(sku, 1 + k % 2) for k, sku in enumerate(skus[1:40:3])}
             r = ws.run("push", env=env, timeout=300)
@@ -82,7 +85,10 @@ sync = ["quantity", "price"]
     state = sqlite3.connect(ws.state)
     try:
         assert state.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert state.execute("SELECT COUNT(*) FROM journal WHERE status IN ('intent','pending')").fetchone()[0] == 0
+        assert (
+            state.execute("SELECT COUNT(*) FROM journal WHERE status IN ('intent','pending')").fetchone()[0]
+            == 0
+        )
         per_sku = dict(state.execute("SELECT sku, SUM(units) FROM sales GROUP BY sku").fetchall())
     finally:
         state.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.fakes.medusa import MedusaFake
 
 from omnisync.channels import load
 from omnisync.channels.base import ChannelContext
@@ -26,7 +27,6 @@ from omnisync.models import (
     frozen,
 )
 from omnisync.money import Money
-from tests.fakes.medusa import MedusaFake
 
 KEY = "sk_CANARYmedusa9e4c2a7f1b8d3e6c0a5f"
 URL = "https://medusa.example.test"
@@ -34,8 +34,12 @@ URL = "https://medusa.example.test"
 
 def channel(fake: MedusaFake, **config: Any) -> tuple[Any, dict[str, int]]:
     counters: dict[str, int] = {}
-    ctx = ChannelContext(env={"MK": KEY, "ME": fake.email, "MP": fake.password}, transport=fake.transport(),
-                         sleep=lambda s: None, counters=counters)
+    ctx = ChannelContext(
+        env={"MK": KEY, "ME": fake.email, "MP": fake.password},
+        transport=fake.transport(),
+        sleep=lambda s: None,
+        counters=counters,
+    )
     cls = load("medusa")
     raw = {"name": "shop", "type": "medusa", "base_url": URL, "api_key_env": "MK", **config}
     return cls.from_config(cls.Config.model_validate(raw), ctx), counters
@@ -48,7 +52,9 @@ def call(fake: MedusaFake, method: str, path: str, **kw: Any) -> httpx.Response:
 
 
 def write(ch: Any, values: dict[str, dict[str, Any]]) -> list[WriteResult]:
-    items = [WriteItem(sku=s, values=frozen(v), listing=Listing(s, frozen(v)), key=s) for s, v in values.items()]
+    items = [
+        WriteItem(sku=s, values=frozen(v), listing=Listing(s, frozen(v)), key=s) for s, v in values.items()
+    ]
     results: list[WriteResult] = ch.write(items)
     return results
 
@@ -61,7 +67,10 @@ def test_secret_key_as_basic_auth_and_the_hint_for_a_bearer_one() -> None:
         assert hint.status_code == 401 and "HTTP Basic" in hint.json()["message"]
         assert http.get("/admin/stores").json() == {"message": "Unauthorized"}
         bad = http.post("/auth/user/emailpass", json={"email": fake.email, "password": "wrong"})
-        assert bad.status_code == 401 and bad.json() == {"type": "unauthorized", "message": "Invalid email or password"}
+        assert bad.status_code == 401 and bad.json() == {
+            "type": "unauthorized",
+            "message": "Invalid email or password",
+        }
 
 
 def test_the_login_flavour_logs_in_again_once_when_its_token_expired() -> None:
@@ -85,19 +94,48 @@ def test_validation_is_strict_like_medusas_zod_schemas() -> None:
     assert v is not None
     bogus = call(fake, "GET", "/admin/product-variants", params={"sku": "MD-0001", "bogus": "1"})
     assert bogus.status_code == 400
-    assert bogus.json() == {"type": "invalid_data", "message": "Invalid request: Unrecognized fields: 'bogus'"}
-    key = call(fake, "POST", f"/admin/products/{v.product_id}/variants/batch", json={"update": [{"id": v.id, "bogus": 1}]})
+    assert bogus.json() == {
+        "type": "invalid_data",
+        "message": "Invalid request: Unrecognized fields: 'bogus'",
+    }
+    key = call(
+        fake,
+        "POST",
+        f"/admin/products/{v.product_id}/variants/batch",
+        json={"update": [{"id": v.id, "bogus": 1}]},
+    )
     assert key.status_code == 400 and "Unrecognized fields: 'bogus'" in key.json()["message"]
-    text = call(fake, "POST", f"/admin/products/{v.product_id}/variants/batch",
-                json={"update": [{"id": v.id, "prices": [{"currency_code": "usd", "amount": "19.99"}]}]})
+    text = call(
+        fake,
+        "POST",
+        f"/admin/products/{v.product_id}/variants/batch",
+        json={"update": [{"id": v.id, "prices": [{"currency_code": "usd", "amount": "19.99"}]}]},
+    )
     assert text.status_code == 400 and "'update, 0, prices, 0, amount' is required" in text.json()["message"]
-    missing = call(fake, "POST", "/admin/inventory-items/location-levels/batch", json={"update": [
-        {"inventory_item_id": "iitem_nope", "location_id": fake.default_location, "stocked_quantity": 1}]})
+    missing = call(
+        fake,
+        "POST",
+        "/admin/inventory-items/location-levels/batch",
+        json={
+            "update": [
+                {
+                    "inventory_item_id": "iitem_nope",
+                    "location_id": fake.default_location,
+                    "stocked_quantity": 1,
+                }
+            ]
+        },
+    )
     assert missing.status_code == 404
     assert missing.json()["message"] == f"Item iitem_nope is not stocked at location {fake.default_location}"
     assert call(fake, "GET", "/admin/nowhere").status_code == 404
-    big = call(fake, "POST", "/admin/inventory-items/location-levels/batch",
-               content=b'{"update": [' + b" " * (2 * 1024 * 1024) + b"]}", headers={"Content-Type": "application/json"})
+    big = call(
+        fake,
+        "POST",
+        "/admin/inventory-items/location-levels/batch",
+        content=b'{"update": [' + b" " * (2 * 1024 * 1024) + b"]}",
+        headers={"Content-Type": "application/json"},
+    )
     assert big.status_code == 413
 
 
@@ -106,10 +144,20 @@ def test_a_variants_list_in_the_products_batch_deletes_the_variants_it_leaves_ou
     skus = fake.seed(0, variable=1, per_parent=2)
     first = fake.variant(skus[0])
     assert first is not None
-    answer = call(fake, "POST", "/admin/products/batch", json={"update": [
-        {"id": first.product_id, "description": "v2", "variants": [{"id": first.id, "title": "S"}]}]})
+    answer = call(
+        fake,
+        "POST",
+        "/admin/products/batch",
+        json={
+            "update": [
+                {"id": first.product_id, "description": "v2", "variants": [{"id": first.id, "title": "S"}]}
+            ]
+        },
+    )
     assert answer.status_code == 200
-    assert fake.variant(skus[0]) is not None and fake.variant(skus[1]) is None  # the danger, as Medusa does it
+    assert (
+        fake.variant(skus[0]) is not None and fake.variant(skus[1]) is None
+    )  # the danger, as Medusa does it
 
 
 def test_the_adapter_never_sends_a_variants_list_and_keeps_other_prices() -> None:
@@ -117,15 +165,25 @@ def test_the_adapter_never_sends_a_variants_list_and_keeps_other_prices() -> Non
     skus = fake.seed(1, variable=1, per_parent=2)
     ch, _ = channel(fake)
     list(ch.read())
-    results = write(ch, {s: {QUANTITY: 4, PRICE: Money.parse("12.50", "USD"), TITLE: f"T {s}", DESCRIPTION: "New"}
-                         for s in skus})
+    results = write(
+        ch,
+        {
+            s: {QUANTITY: 4, PRICE: Money.parse("12.50", "USD"), TITLE: f"T {s}", DESCRIPTION: "New"}
+            for s in skus
+        },
+    )
     assert all(r.ok for r in results), results
     assert all(fake.variant(s) is not None for s in skus)
-    assert not any("variants" in u for r in fake.calls("POST", "/admin/products/batch") for u in r.json["update"])
+    assert not any(
+        "variants" in u for r in fake.calls("POST", "/admin/products/batch") for u in r.json["update"]
+    )
     for s in skus:
         v = fake.variant(s)
         assert v is not None
-        assert {p.currency_code: p.amount for p in v.prices} == {"usd": Decimal("12.50"), "eur": Decimal("19.99")}
+        assert {p.currency_code: p.amount for p in v.prices} == {
+            "usd": Decimal("12.50"),
+            "eur": Decimal("19.99"),
+        }
         assert fake.stored(s) is not None and fake.stored(s).quantity == 4  # type: ignore[union-attr]
 
 
@@ -149,8 +207,12 @@ def test_every_listing_is_read_across_pages_with_its_values() -> None:
     for sku in skus:
         stored = fake.stored(sku)
         assert stored is not None
-        assert dict(listed[sku].values) == {QUANTITY: stored.quantity, PRICE: Money.parse(stored.price or "", "USD"),
-                                            TITLE: stored.title, DESCRIPTION: stored.description}
+        assert dict(listed[sku].values) == {
+            QUANTITY: stored.quantity,
+            PRICE: Money.parse(stored.price or "", "USD"),
+            TITLE: stored.title,
+            DESCRIPTION: stored.description,
+        }
     assert listed[skus[0]].values[TITLE] == "Product 1" and listed[skus[-1]].values[TITLE] == "Size 3"
     pages = math.ceil(len(skus) / ch.capabilities.read_page_size)
     # a page of variants, then its products (100 ids a request); the store and its locations once

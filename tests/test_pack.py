@@ -21,8 +21,9 @@ def demand(kinds: frozenset[str], sku: int, product: int) -> dict[str, set[objec
     return need
 
 
-writes = st.lists(st.tuples(st.frozensets(st.sampled_from(KINDS), min_size=1),
-                            st.integers(0, 30)), max_size=60)
+writes = st.lists(
+    st.tuples(st.frozensets(st.sampled_from(KINDS), min_size=1), st.integers(0, 30)), max_size=60
+)
 
 
 @given(writes)

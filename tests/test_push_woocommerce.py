@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from tests.fakes import Faults, FakeServer
+from tests.fakes import FakeServer, Faults
 from tests.fakes.woocommerce import WooCommerceFake
 from tests.workspace import Workspace
 
@@ -18,7 +18,7 @@ def test_push_converges_through_5xx_and_429_storms(tmp_path: Path) -> None:
     rows = ["sku,title,description,price,currency,quantity"]
     want: dict[str, tuple[int, str]] = {}
     for i, sku in enumerate(skus):
-        qty = 10 if i % 4 else i % 7          # a quarter of the stock changes
+        qty = 10 if i % 4 else i % 7  # a quarter of the stock changes
         price = "19.99" if i % 3 else f"{20 + i % 10}.49"  # a third of the prices change
         title = f"Product {i + 1}" if sku.startswith("WC-0") else ""
         rows.append(f"{sku},{title or 'Variant'},Description.,{price},USD,{qty}")
@@ -44,8 +44,11 @@ sync = ["quantity", "price"]
             if r.code == 0:
                 break
         assert codes[-1] == 0, r
-        m = re.search(r"woo: ok - \d+ applied, 0 failed \((\d+) API calls: (\d+) reads, (\d+) writes, "
-                      r"(\d+) retries, (\d+) throttled\)", r.stdout)
+        m = re.search(
+            r"woo: ok - \d+ applied, 0 failed \((\d+) API calls: (\d+) reads, (\d+) writes, "
+            r"(\d+) retries, (\d+) throttled\)",
+            r.stdout,
+        )
         assert m, r.stdout[-2000:]
         assert int(m.group(4)) > 0  # the faults really happened and were retried
         assert "GET /wp-json/wc/v3/products" in r.stderr  # the --verbose request log

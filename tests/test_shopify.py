@@ -13,6 +13,19 @@ from typing import Any
 
 import pydantic
 import pytest
+from tests.fakes.base import Faults, LoggedRequest
+from tests.fakes.server import FakeServer
+from tests.fakes.shopify import (
+    SCHEMA_GAP,
+    BulkOp,
+    CostBucket,
+    ShopifyFake,
+    query_cost,
+    schema_for,
+    shopify_spec,
+    shopify_violations,
+)
+from tests.spec_check import RecordedRequest, RecordingTransport
 
 from omnisync.catalog import import_csv, init_catalog, open_catalog, read_products
 from omnisync.channels import load
@@ -38,19 +51,6 @@ from omnisync.models import (
     frozen,
 )
 from omnisync.money import Money
-from tests.fakes.base import Faults, LoggedRequest
-from tests.fakes.server import FakeServer
-from tests.fakes.shopify import (
-    SCHEMA_GAP,
-    BulkOp,
-    CostBucket,
-    ShopifyFake,
-    query_cost,
-    schema_for,
-    shopify_spec,
-    shopify_violations,
-)
-from tests.spec_check import RecordedRequest, RecordingTransport
 
 # Shopify's side of the adapter contract: `pytest -m "contract or spec" -k shopify` runs it with the
 # shared suite (the spec-conformance tests below are marked `spec` as well).
@@ -79,8 +79,14 @@ class Clock:
 
 
 class Shop:
-    def __init__(self, *, fake: ShopifyFake | None = None, clock: Clock | None = None,
-                 sink: list[RecordedRequest] | None = None, **cfg: Any) -> None:
+    def __init__(
+        self,
+        *,
+        fake: ShopifyFake | None = None,
+        clock: Clock | None = None,
+        sink: list[RecordedRequest] | None = None,
+        **cfg: Any,
+    ) -> None:
         self.fake = fake or ShopifyFake(access_token=TOKEN, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
         self.clock = clock or Clock()
         self.logs: list[str] = []
@@ -88,9 +94,22 @@ class Shop:
         transport: Any = self.fake.transport()
         if sink is not None:
             transport = RecordingTransport(transport, sink)
-        self.ctx = ChannelContext(env=ENV, transport=transport, log=self.logs.append, verbose=True,
-                                  sleep=self.clock.sleep, counters=self.counters, config_dir=Path("."))
-        raw = {"name": "shop", "type": "shopify", "base_url": BASE, "access_token_env": "SHOPIFY_TOKEN", **cfg}
+        self.ctx = ChannelContext(
+            env=ENV,
+            transport=transport,
+            log=self.logs.append,
+            verbose=True,
+            sleep=self.clock.sleep,
+            counters=self.counters,
+            config_dir=Path("."),
+        )
+        raw = {
+            "name": "shop",
+            "type": "shopify",
+            "base_url": BASE,
+            "access_token_env": "SHOPIFY_TOKEN",
+            **cfg,
+        }
         self.cfg = ShopifyConfig.model_validate({k: v for k, v in raw.items() if v is not None})
         self.adapter = ShopifyChannel(self.cfg, self.ctx)
         self.remote: dict[str, RemoteListing] = {}
@@ -102,17 +121,26 @@ class Shop:
 
     def item(self, sku: str, values: dict[str, Value]) -> WriteItem:
         remote = self.remote.get(sku)
-        expected = {k: remote.values[k] for k in values if k.startswith(QUANTITY) and remote and k in remote.values}
-        return WriteItem(sku=sku, values=frozen(values), listing=Listing(sku, frozen(values)),
-                         key=uuid.uuid4().hex, expected=frozen(expected), remote=remote)
+        expected = {
+            k: remote.values[k] for k in values if k.startswith(QUANTITY) and remote and k in remote.values
+        }
+        return WriteItem(
+            sku=sku,
+            values=frozen(values),
+            listing=Listing(sku, frozen(values)),
+            key=uuid.uuid4().hex,
+            expected=frozen(expected),
+            remote=remote,
+        )
 
     def write(self, values: dict[str, dict[str, Value]]) -> list[Any]:
         return self.adapter.write([self.item(s, v) for s, v in values.items()])
 
     def calls(self, word: str) -> list[LoggedRequest]:
         """GraphQL calls whose document contains ``word`` (e.g. a mutation's name)."""
-        return [r for r in self.fake.requests
-                if isinstance(r.json, dict) and word in str(r.json.get("query"))]
+        return [
+            r for r in self.fake.requests if isinstance(r.json, dict) and word in str(r.json.get("query"))
+        ]
 
 
 def usd(amount: str) -> Money:
@@ -125,16 +153,19 @@ def test_the_registry_loads_the_adapter_and_its_config_model() -> None:
     assert cls is ShopifyChannel and cls.Config is ShopifyConfig
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"base_url": None}, "set shop"),
-    ({"client_id_env": "ID", "client_secret_env": "SECRET"}, "not both"),
-    ({"access_token_env": None}, "set access_token_env"),
-    ({"api_version": "2026-02"}, "not a Shopify API version"),
-    ({"locations": {"warehouse": ["a"]}}, "not a Shopify location id"),
-    ({"max_write_batch": 251}, "less than or equal to 250"),
-    ({"access_token": "shpat_inline"}, "Extra inputs are not permitted"),
-    ({"shop": "my store!"}, "not a shop name"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"base_url": None}, "set shop"),
+        ({"client_id_env": "ID", "client_secret_env": "SECRET"}, "not both"),
+        ({"access_token_env": None}, "set access_token_env"),
+        ({"api_version": "2026-02"}, "not a Shopify API version"),
+        ({"locations": {"warehouse": ["a"]}}, "not a Shopify location id"),
+        ({"max_write_batch": 251}, "less than or equal to 250"),
+        ({"access_token": "shpat_inline"}, "Extra inputs are not permitted"),
+        ({"shop": "my store!"}, "not a shop name"),
+    ],
+)
 def test_config_mistakes_are_refused(change: dict[str, Any], message: str) -> None:
     raw = {"name": "shop", "type": "shopify", "base_url": BASE, "access_token_env": "T", **change}
     with pytest.raises(pydantic.ValidationError, match=message):
@@ -142,7 +173,9 @@ def test_config_mistakes_are_refused(change: dict[str, Any], message: str) -> No
 
 
 def test_the_shop_name_gives_the_real_address() -> None:
-    cfg = ShopifyConfig(name="s", type="shopify", shop="https://My-Store.myshopify.com/", access_token_env="T")
+    cfg = ShopifyConfig(
+        name="s", type="shopify", shop="https://My-Store.myshopify.com/", access_token_env="T"
+    )
     assert cfg.shop == "my-store" and cfg.root_url == "https://my-store.myshopify.com"
     assert cfg.api_version == "2026-04"
 
@@ -151,8 +184,14 @@ def test_a_page_holds_what_the_1000_point_ceiling_allows() -> None:
     assert read_page_size(1) == 199 and read_page_size(2) == 142
     for n in (1, 2, 3, 8):
         assert 2 + read_page_size(n) * variant_node_cost(n) <= 1000
-    many = ShopifyConfig(name="s", type="shopify", shop="x", access_token_env="T",
-                         locations={"1": ["a"], "2": ["b"], "3": ["c"]}, max_write_batch=100)
+    many = ShopifyConfig(
+        name="s",
+        type="shopify",
+        shop="x",
+        access_token_env="T",
+        locations={"1": ["a"], "2": ["b"], "3": ["c"]},
+        max_write_batch=100,
+    )
     caps = ShopifyChannel.capabilities_for(many)
     assert caps.read_page_size == read_page_size(3) and caps.max_write_batch == 100
     assert caps.compare_and_set and caps.multi_location and caps.rate_limit_per_second is None
@@ -222,11 +261,19 @@ def test_stock_per_configured_location() -> None:
     assert shop.adapter.capabilities.read_page_size == 142
     listed = shop.read()
     assert dict(listed[skus[0]].values) == {
-        f"quantity@{primary}": 10, f"quantity@{warehouse}": 4, PRICE: usd("19.99"),
-        TITLE: "Product 1", DESCRIPTION: "Description of product 1."}
+        f"quantity@{primary}": 10,
+        f"quantity@{warehouse}": 4,
+        PRICE: usd("19.99"),
+        TITLE: "Product 1",
+        DESCRIPTION: "Description of product 1.",
+    }
     assert f"quantity@{warehouse}" not in listed[skus[1]].values  # not stocked there
-    results = shop.write({skus[0]: {f"quantity@{warehouse}": 7},
-                          skus[1]: {f"quantity@{warehouse}": 7, f"quantity@{primary}": 2}})
+    results = shop.write(
+        {
+            skus[0]: {f"quantity@{warehouse}": 7},
+            skus[1]: {f"quantity@{warehouse}": 7, f"quantity@{primary}": 2},
+        }
+    )
     assert results[0].ok and dict(results[0].applied) == {f"quantity@{warehouse}": 7}
     assert not results[1].ok and f"not stocked at location {warehouse}" in (results[1].error or "")
     assert dict(results[1].applied) == {f"quantity@{primary}": 2}
@@ -331,7 +378,9 @@ def test_a_re_sent_write_compares_with_what_this_adapter_confirmed() -> None:
 # -- throttling ------------------------------------------------------------------------------------
 def test_pacing_follows_the_cost_bucket_so_reads_are_never_throttled() -> None:
     clock = Clock()
-    fake = ShopifyFake(access_token=TOKEN, bucket=CostBucket(maximum=1000, restore_rate=100, enforce=True, clock=clock))
+    fake = ShopifyFake(
+        access_token=TOKEN, bucket=CostBucket(maximum=1000, restore_rate=100, enforce=True, clock=clock)
+    )
     skus = fake.seed(500)
     shop = Shop(fake=fake, clock=clock)
     assert set(shop.read()) == set(skus)
@@ -346,8 +395,11 @@ def test_pacing_follows_the_cost_bucket_so_reads_are_never_throttled() -> None:
 @pytest.mark.parametrize("status", [200, 429])
 def test_a_throttled_call_is_retried_after_the_bucket_refills(status: int) -> None:
     clock = Clock()
-    fake = ShopifyFake(access_token=TOKEN, throttle_status=status,
-                       bucket=CostBucket(maximum=2000, restore_rate=100, enforce=True, clock=clock))
+    fake = ShopifyFake(
+        access_token=TOKEN,
+        throttle_status=status,
+        bucket=CostBucket(maximum=2000, restore_rate=100, enforce=True, clock=clock),
+    )
     skus = fake.seed(10)
     shop = Shop(fake=fake, clock=clock)
     shop.read()
@@ -382,16 +434,23 @@ def test_a_products_title_is_written_when_all_its_variants_agree() -> None:
     assert call.json["variables"]["u0"]["title"] == "Organic tee"
 
 
-@pytest.mark.parametrize("titles, reason", [
-    ({"SH-V001-1": "Tee S", "SH-V001-2": "Tee M", "SH-V001-3": "Tee L"}, "ask for different values"),
-    ({"SH-V001-1": "Tee", "SH-V001-2": "Tee"}, "other variants (SH-V001-3)"),
-])
-def test_variants_that_disagree_on_their_products_title_never_rename_it(titles: dict[str, str], reason: str) -> None:
+@pytest.mark.parametrize(
+    "titles, reason",
+    [
+        ({"SH-V001-1": "Tee S", "SH-V001-2": "Tee M", "SH-V001-3": "Tee L"}, "ask for different values"),
+        ({"SH-V001-1": "Tee", "SH-V001-2": "Tee"}, "other variants (SH-V001-3)"),
+    ],
+)
+def test_variants_that_disagree_on_their_products_title_never_rename_it(
+    titles: dict[str, str], reason: str
+) -> None:
     shop = Shop()
     shop.fake.seed(0, variable=1, per_parent=3)
     shop.read()
     results = shop.write({s: {TITLE: t, QUANTITY: 3} for s, t in titles.items()})
-    assert all(not r.ok and r.error_kind == Kind.PERMANENT.value and reason in (r.error or "") for r in results)
+    assert all(
+        not r.ok and r.error_kind == Kind.PERMANENT.value and reason in (r.error or "") for r in results
+    )
     assert all(dict(r.applied) == {QUANTITY: 3} for r in results), "the other fields are written"
     assert not shop.calls("productUpdate") and shop.fake.stored("SH-V001-1").title == "Group 1"  # type: ignore[union-attr]
 
@@ -408,15 +467,18 @@ def test_a_refused_product_update_is_reported_for_its_sku() -> None:
 def test_a_write_without_a_prior_read_looks_the_skus_up() -> None:
     shop = Shop()
     skus = shop.fake.seed(3)
-    results = shop.adapter.write([WriteItem(s, frozen({PRICE: usd("3.00")}), Listing(s, frozen({})), "k")
-                                  for s in [*skus, "GHOST"]])
+    results = shop.adapter.write(
+        [WriteItem(s, frozen({PRICE: usd("3.00")}), Listing(s, frozen({})), "k") for s in [*skus, "GHOST"]]
+    )
     assert [r.ok for r in results] == [True, True, True, False]
     assert results[3].error_kind == Kind.NOT_FOUND.value
 
 
 # -- auth ------------------------------------------------------------------------------------------
 def test_client_credentials_get_a_token_and_refresh_it_once_after_a_401() -> None:
-    shop = Shop(access_token_env=None, client_id_env="SHOPIFY_CLIENT_ID", client_secret_env="SHOPIFY_CLIENT_SECRET")
+    shop = Shop(
+        access_token_env=None, client_id_env="SHOPIFY_CLIENT_ID", client_secret_env="SHOPIFY_CLIENT_SECRET"
+    )
     skus = shop.fake.seed(2)
     assert set(shop.read()) == set(skus)
     tokens = [r for r in shop.fake.requests if r.path == "/admin/oauth/access_token"]
@@ -430,7 +492,9 @@ def test_client_credentials_get_a_token_and_refresh_it_once_after_a_401() -> Non
 
 
 def test_a_revoked_app_is_an_auth_error_naming_shopifys_reason() -> None:
-    shop = Shop(access_token_env=None, client_id_env="SHOPIFY_CLIENT_ID", client_secret_env="SHOPIFY_CLIENT_SECRET")
+    shop = Shop(
+        access_token_env=None, client_id_env="SHOPIFY_CLIENT_ID", client_secret_env="SHOPIFY_CLIENT_SECRET"
+    )
     shop.fake.revoke_credentials()
     with pytest.raises(AuthError, match="Client authentication failed"):
         shop.read()
@@ -438,14 +502,16 @@ def test_a_revoked_app_is_an_auth_error_naming_shopifys_reason() -> None:
 
 def test_check_names_the_shop_version_and_currency() -> None:
     shop = Shop()
-    assert shop.adapter.check() == ("Shopify shop 'Omnisync Test Shop' (omnisync-test.myshopify.com), "
-                                    "Admin API 2026-04, sells in USD")
+    assert shop.adapter.check() == (
+        "Shopify shop 'Omnisync Test Shop' (omnisync-test.myshopify.com), Admin API 2026-04, sells in USD"
+    )
 
 
 # -- faults and real sockets -----------------------------------------------------------------------
 def test_a_push_through_5xx_and_429_storms_converges() -> None:
-    fake = ShopifyFake(access_token=TOKEN, seed=3,
-                       faults=Faults.parse("5xx=0.2,storm=0.05,storm_length=3,retry_after=0"))
+    fake = ShopifyFake(
+        access_token=TOKEN, seed=3, faults=Faults.parse("5xx=0.2,storm=0.05,storm_length=3,retry_after=0")
+    )
     skus = fake.seed(300, variable=3, per_parent=4)
     shop = Shop(fake=fake)
     listed = shop.read()
@@ -462,12 +528,28 @@ def test_the_adapter_reads_in_bulk_and_writes_over_loopback() -> None:
     skus = fake.seed(40, variable=2, per_parent=3)
     with FakeServer(fake) as server:
         ctx = ChannelContext(env=ENV, sleep=lambda s: None)
-        cfg = ShopifyConfig(name="shop", type="shopify", base_url=server.url,
-                            access_token_env="SHOPIFY_TOKEN", bulk_threshold=10)
+        cfg = ShopifyConfig(
+            name="shop",
+            type="shopify",
+            base_url=server.url,
+            access_token_env="SHOPIFY_TOKEN",
+            bulk_threshold=10,
+        )
         ch = ShopifyChannel(cfg, ctx)
         listed = {r.sku: r for r in ch.read()}
-        results = ch.write([WriteItem(s, frozen({QUANTITY: 3}), Listing(s, frozen({})), uuid.uuid4().hex,
-                                      expected=frozen({QUANTITY: 10}), remote=listed[s]) for s in skus])
+        results = ch.write(
+            [
+                WriteItem(
+                    s,
+                    frozen({QUANTITY: 3}),
+                    Listing(s, frozen({})),
+                    uuid.uuid4().hex,
+                    expected=frozen({QUANTITY: 10}),
+                    remote=listed[s],
+                )
+                for s in skus
+            ]
+        )
         ch.close()
     assert set(listed) == set(skus) and all(r.ok for r in results)
     assert [r.path.split("/")[1] for r in fake.requests if r.method == "GET"] == ["shopify-bulk-results"]
@@ -478,15 +560,15 @@ def test_the_adapter_reads_in_bulk_and_writes_over_loopback() -> None:
 def _workspace(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[Any, Path]:
     header = ["sku", "group_key", "title", "description", "price", "currency", "quantity"]
     csv = tmp_path / "catalog.csv"
-    csv.write_text(",".join(header) + "\n" + "".join(
-        ",".join(r[h] for h in header) + "\n" for r in rows))
+    csv.write_text(",".join(header) + "\n" + "".join(",".join(r[h] for h in header) + "\n" for r in rows))
     init_catalog(tmp_path / "catalog.db")
     db = open_catalog(tmp_path / "catalog.db")
     import_csv(db, csv)
     db.close()
     (tmp_path / "channels.toml").write_text(
         'catalog = "catalog.db"\nstate = "state.db"\n\n[channels.shop]\ntype = "shopify"\n'
-        f'base_url = "{BASE}"\naccess_token_env = "SHOPIFY_TOKEN"\n')
+        f'base_url = "{BASE}"\naccess_token_env = "SHOPIFY_TOKEN"\n'
+    )
     return load_config(tmp_path / "channels.toml", env=ENV), csv
 
 
@@ -495,8 +577,17 @@ def _rows(fake: ShopifyFake) -> list[dict[str, str]]:
     for v in sorted(fake.variants.values(), key=lambda v: v.sku):
         p = fake.products[v.product]
         group = f"G{p.num}" if len(p.variants) > 1 else ""
-        out.append({"sku": v.sku, "group_key": group, "title": p.title, "description": p.description,
-                    "price": v.price, "currency": "USD", "quantity": str(fake.stored(v.sku).quantity)})  # type: ignore[union-attr]
+        out.append(
+            {
+                "sku": v.sku,
+                "group_key": group,
+                "title": p.title,
+                "description": p.description,
+                "price": v.price,
+                "currency": "USD",
+                "quantity": str(fake.stored(v.sku).quantity),
+            }
+        )  # type: ignore[union-attr]
     return out
 
 
@@ -516,9 +607,17 @@ def test_a_1000_sku_push_with_5_percent_changed_uses_the_fewest_write_calls(tmp_
     changed = [r for r in rows if not r["group_key"]][::18][:50]
     for r in changed:  # 5%: new stock, price and title on 50 SKUs
         r.update(quantity=str(int(r["quantity"]) + 5), price="24.50", title=r["title"] + " (new)")
-    csv.write_text(csv.read_text().splitlines()[0] + "\n" + "".join(
-        ",".join(r[h] for h in ["sku", "group_key", "title", "description", "price", "currency", "quantity"]) + "\n"
-        for r in rows))
+    csv.write_text(
+        csv.read_text().splitlines()[0]
+        + "\n"
+        + "".join(
+            ",".join(
+                r[h] for h in ["sku", "group_key", "title", "description", "price", "currency", "quantity"]
+            )
+            + "\n"
+            for r in rows
+        )
+    )
     db = open_catalog(tmp_path / "catalog.db")
     import_csv(db, csv)
     db.close()
@@ -533,7 +632,10 @@ def test_a_1000_sku_push_with_5_percent_changed_uses_the_fewest_write_calls(tmp_
     for r in changed:
         stored = fake.stored(r["sku"])
         assert stored is not None and (stored.quantity, stored.price, stored.title) == (
-            int(r["quantity"]), "24.50", r["title"])
+            int(r["quantity"]),
+            "24.50",
+            r["title"],
+        )
     again = _engine(config, fake, logs).run("plan")
     assert again.plan.change_count == 0, "re-planning after the push finds nothing to do"
 
@@ -549,9 +651,17 @@ def test_a_sale_on_shopify_during_a_push_is_re_read_and_re_planned(tmp_path: Pat
     assert _engine(config, fake, logs).run("push", apply=True).exit_code == 0  # Shopify: 12, base 12
     for r in rows:
         r["quantity"] = "15"  # the seller restocks 3 units
-    csv.write_text(csv.read_text().splitlines()[0] + "\n" + "".join(
-        ",".join(r[h] for h in ["sku", "group_key", "title", "description", "price", "currency", "quantity"]) + "\n"
-        for r in rows))
+    csv.write_text(
+        csv.read_text().splitlines()[0]
+        + "\n"
+        + "".join(
+            ",".join(
+                r[h] for h in ["sku", "group_key", "title", "description", "price", "currency", "quantity"]
+            )
+            + "\n"
+            for r in rows
+        )
+    )
     db = open_catalog(tmp_path / "catalog.db")
     import_csv(db, csv)
     db.close()
@@ -576,8 +686,12 @@ def _exercise(version: str, sink: list[RecordedRequest]) -> None:
     shop.adapter.check()
     shop.read()
     shop.read([skus[0], "NOPE"])
-    shop.write({skus[0]: {QUANTITY: 2, PRICE: usd("3.10"), TITLE: "T", DESCRIPTION: "D"},
-                skus[-1]: {QUANTITY: 1, TITLE: "Group"}})
+    shop.write(
+        {
+            skus[0]: {QUANTITY: 2, PRICE: usd("3.10"), TITLE: "T", DESCRIPTION: "D"},
+            skus[-1]: {QUANTITY: 1, TITLE: "Group"},
+        }
+    )
 
 
 @pytest.mark.spec

@@ -86,8 +86,24 @@ def channel(name: str = "ch", type: str = "sandbox", **kw: Any) -> tuple[Channel
 
 # -- the rule data ------------------------------------------------------------------------------
 def test_every_vendor_of_the_brief_has_a_rule_set() -> None:
-    wanted = {"ebay", "amazon", "google", "meta", "tiktok", "pinterest", "walmart", "etsy", "shopify",
-              "woocommerce", "bigcommerce", "ecwid", "vendure", "medusa", "flipkart", "sandbox"}
+    wanted = {
+        "ebay",
+        "amazon",
+        "google",
+        "meta",
+        "tiktok",
+        "pinterest",
+        "walmart",
+        "etsy",
+        "shopify",
+        "woocommerce",
+        "bigcommerce",
+        "ecwid",
+        "vendure",
+        "medusa",
+        "flipkart",
+        "sandbox",
+    }
     assert wanted <= set(RULE_SETS)
     assert set(FEED_FORMATS.values()) <= set(RULE_SETS)
 
@@ -114,13 +130,25 @@ def test_the_engine_implements_every_check_kind() -> None:
     assert IMPLEMENTED_CHECKS == set(CHECKS)
 
 
-@pytest.mark.parametrize(("vendor", "limit"), [
-    ("ebay", 80), ("amazon", 200), ("google", 150), ("meta", 200), ("tiktok", 255),
-    ("pinterest", 500), ("walmart", 200), ("bigcommerce", 250),
-])
+@pytest.mark.parametrize(
+    ("vendor", "limit"),
+    [
+        ("ebay", 80),
+        ("amazon", 200),
+        ("google", 150),
+        ("meta", 200),
+        ("tiktok", 255),
+        ("pinterest", 500),
+        ("walmart", 200),
+        ("bigcommerce", 250),
+    ],
+)
 def test_title_limits_are_the_facts_files_numbers(vendor: str, limit: int) -> None:
-    [rule] = [r for r in RULE_SETS[vendor] if r.field == "title" and r.check == "max_length"
-              and r.severity == "error"]
+    [rule] = [
+        r
+        for r in RULE_SETS[vendor]
+        if r.field == "title" and r.check == "max_length" and r.severity == "error"
+    ]
     assert rule.params["max"] == limit
 
 
@@ -142,7 +170,8 @@ def test_rule_sources_point_at_facts_and_specs(rule: Rule) -> None:
     for source in rule.source.split(" ; "):
         if source.startswith(("omnisync:", "channels.toml")):
             assert rule.id.split(".")[0] in ("sandbox", "channel"), (
-                f"{rule.id}: only omnisync's own rules may cite no vendor fact")
+                f"{rule.id}: only omnisync's own rules may cite no vendor fact"
+            )
             continue
         if source.startswith("specs/"):
             path, _, pointer = source.partition("#")
@@ -212,8 +241,10 @@ def examples(rule: Rule) -> tuple[Any, Any]:
     if kind in ("count_max", "count_min"):
         n = p["max"] if kind == "count_max" else p["min"]
         bad = n + 1 if kind == "count_max" else n - 1
-        return ({f: tuple(_url() + str(i) for i in range(n)), **cond},
-                {f: tuple(_url() + str(i) for i in range(bad)), **cond})
+        return (
+            {f: tuple(_url() + str(i) for i in range(n)), **cond},
+            {f: tuple(_url() + str(i) for i in range(bad)), **cond},
+        )
     if kind == "one_of":
         values = list(p["values"])
         if f == "currency":
@@ -241,16 +272,17 @@ def examples(rule: Rule) -> tuple[Any, Any]:
         return {"price": low}, {"price": _plus_unit(low, "USD", -1)}
     if kind == "money_max":
         cur, high = next(iter(p["max"].items()))
-        return ({"price": high, "currency": cur},
-                {"price": _plus_unit(high, cur, 1), "currency": cur})
+        return ({"price": high, "currency": cur}, {"price": _plus_unit(high, cur, 1), "currency": cur})
     if kind == "money_whole":
         return {"price": "100", "currency": "INR"}, {"price": "100.50", "currency": "INR"}
     if kind == "channel_currency":
         return {"currency": "USD"}, {"currency": "EUR"}
     if kind == "group_consistent":
         a, b = ("USD", "EUR") if f == "currency" else ("Acme", "Other")
-        return ([{"group_key": "G", f: a}, {"group_key": "G", f: a}],
-                [{"group_key": "G", f: a}, {"group_key": "G", f: b}])
+        return (
+            [{"group_key": "G", f: a}, {"group_key": "G", f: a}],
+            [{"group_key": "G", f: a}, {"group_key": "G", f: b}],
+        )
     if kind == "group_min_size":
         n = p["min"]
         return [{"group_key": "G"}] * n, [{"group_key": "G"}] * (n - 1)
@@ -272,7 +304,8 @@ def examples(rule: Rule) -> tuple[Any, Any]:
         return passing, failing
     raise AssertionError(
         f"{rule.id}: a {kind!r} rule needs example_pass and example_fail (they cannot be "
-        "generated for this check kind)")
+        "generated for this check kind)"
+    )
 
 
 def _catalog(example: Any) -> list[Product]:
@@ -309,8 +342,9 @@ def test_each_rule_passes_and_fails_on_its_examples(rule: Rule) -> None:
         assert finding.message.startswith(rule.message)
 
 
-@pytest.mark.parametrize("value", ["4006381333931", "036000291452", "96385074", "10614141000415",
-                                   "400-6381 333931"])
+@pytest.mark.parametrize(
+    "value", ["4006381333931", "036000291452", "96385074", "10614141000415", "400-6381 333931"]
+)
 def test_gtin_check_digits(value: str) -> None:
     digits = value.replace("-", "").replace(" ", "")
     assert gtin_check_digit(digits[:-1]) == int(digits[-1])
@@ -321,8 +355,9 @@ def test_a_title_template_that_makes_the_title_too_long_is_found() -> None:
     title = "Hand-thrown stoneware mug, blue glaze, 350 ml"  # 45 characters: fine for eBay
     catalog = [product("MUG-1", title=title, brand="Acme Pottery Works of Northern England")]
     plain = channel("ebay1", validate_as=["ebay"])
-    templated = channel("ebay2", validate_as=["ebay"],
-                        content=ContentRules(title_template="{brand} - {title}"))
+    templated = channel(
+        "ebay2", validate_as=["ebay"], content=ContentRules(title_template="{brand} - {title}")
+    )
 
     findings = validate(catalog, [plain, templated])
 
@@ -363,10 +398,11 @@ def test_a_listing_disabled_on_a_channel_is_not_checked_there() -> None:
 
 
 def test_disabled_listings_are_left_out_of_group_checks() -> None:
-    catalog = [product("TEE-S", group_key="TEE"),
-               product("TEE-M", group_key="TEE", overrides={"shop": Override(enabled=False)})]
-    findings = [f for f in validate(catalog, [channel("shop")])
-                if f.rule_id == "sandbox.group.single_member"]
+    catalog = [
+        product("TEE-S", group_key="TEE"),
+        product("TEE-M", group_key="TEE", overrides={"shop": Override(enabled=False)}),
+    ]
+    findings = [f for f in validate(catalog, [channel("shop")]) if f.rule_id == "sandbox.group.single_member"]
     assert [f.sku for f in findings] == ["TEE-S"]
 
 
@@ -403,8 +439,7 @@ def test_a_feeds_link_template_stands_in_for_a_missing_link() -> None:
         format: str
         link_template: str | None = None
 
-    cfg = FeedLike(name="feed", type="feed", format="google",
-                   link_template="https://shop.example/p/{sku}")
+    cfg = FeedLike(name="feed", type="feed", format="google", link_template="https://shop.example/p/{sku}")
     findings = validate([product("MUG-1", link=None)], [(cfg, FEED_CAPS)])
     assert not [f for f in findings if f.field == "link"]
 
@@ -434,8 +469,11 @@ def test_a_price_in_another_currency_than_the_channels_is_an_error() -> None:
 
 
 def test_only_the_chosen_skus_are_reported_but_groups_see_every_member() -> None:
-    catalog = [product("TEE-S", group_key="TEE", title=""), product("TEE-M", group_key="TEE", title=""),
-               product("LONE", group_key="LONE", title="")]
+    catalog = [
+        product("TEE-S", group_key="TEE", title=""),
+        product("TEE-M", group_key="TEE", title=""),
+        product("LONE", group_key="LONE", title=""),
+    ]
     findings = validate(catalog, [channel("shop")], skus=["TEE-S", "LONE"])
     assert {f.sku for f in findings} == {"TEE-S", "LONE"}
     single = {f.sku for f in findings if f.rule_id == "sandbox.group.single_member"}
@@ -443,9 +481,12 @@ def test_only_the_chosen_skus_are_reported_but_groups_see_every_member() -> None
 
 
 def test_group_and_uniqueness_findings_name_the_other_sku() -> None:
-    catalog = [product("TEE-S", group_key="TEE", currency="USD"),
-               product("TEE-M", group_key="TEE", currency="EUR", price="12.50"),
-               product("abc-1", title="Same"), product("ABC-1", title="Same")]
+    catalog = [
+        product("TEE-S", group_key="TEE", currency="USD"),
+        product("TEE-M", group_key="TEE", currency="EUR", price="12.50"),
+        product("abc-1", title="Same"),
+        product("ABC-1", title="Same"),
+    ]
     findings = validate(catalog, [channel("bc", validate_as=["bigcommerce", "tiktok"])])
     by_rule = {f.rule_id: f for f in findings}
     currency = by_rule["tiktok.group.currency_consistent"]
@@ -486,8 +527,7 @@ def test_channels_with_the_same_rules_get_the_same_answers() -> None:
 
 # -- renderers ----------------------------------------------------------------------------------
 def sample_findings() -> list[Finding]:
-    catalog = [product("MUG-1", title="x" * 90, price="0.00"),
-               product("TEE 2", gtin="4006381333932")]
+    catalog = [product("MUG-1", title="x" * 90, price="0.00"), product("TEE 2", gtin="4006381333932")]
     return validate(catalog, [channel("ebay1", validate_as=["ebay"]), channel("shop")])
 
 
@@ -497,12 +537,18 @@ def test_text_groups_findings_per_channel_with_a_summary() -> None:
     lines = text.splitlines()
     assert lines[0].startswith("ebay1: ")
     assert any(line.startswith("shop: ") for line in lines)
-    assert any("MUG-1" in line and "title" in line and "[ebay.title.max_length]" in line
-               and line.lstrip().startswith("error") for line in lines)
+    assert any(
+        "MUG-1" in line
+        and "title" in line
+        and "[ebay.title.max_length]" in line
+        and line.lstrip().startswith("error")
+        for line in lines
+    )
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
-    assert lines[-1] == (f"{errors} error{'s' * (errors != 1)}, {warnings} warning"
-                         f"{'s' * (warnings != 1)} in 2 channels.")
+    assert lines[-1] == (
+        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} in 2 channels."
+    )
     assert render_text([]) == "No problems found: 0 errors, 0 warnings.\n"
 
 
@@ -510,8 +556,10 @@ def test_json_lists_findings_and_a_summary() -> None:
     findings = sample_findings()
     doc = json.loads(render_json(findings))
     assert set(doc) == {"findings", "summary"}
-    assert doc["summary"] == {"errors": sum(f.severity == "error" for f in findings),
-                              "warnings": sum(f.severity == "warning" for f in findings)}
+    assert doc["summary"] == {
+        "errors": sum(f.severity == "error" for f in findings),
+        "warnings": sum(f.severity == "warning" for f in findings),
+    }
     first = doc["findings"][0]
     assert set(first) == {"rule_id", "severity", "channel", "sku", "field", "message", "source"}
     assert [f["rule_id"] for f in doc["findings"]] == [f.rule_id for f in findings]
@@ -519,13 +567,16 @@ def test_json_lists_findings_and_a_summary() -> None:
 
 
 def test_github_commands_escape_what_the_runner_would_misread() -> None:
-    tricky = Finding("ebay.title.max_length", "error", "eu:1,x", "A%B", "title",
-                     "line one\nline two\r 50% off: now", "src")
+    tricky = Finding(
+        "ebay.title.max_length", "error", "eu:1,x", "A%B", "title", "line one\nline two\r 50% off: now", "src"
+    )
     warn = Finding("sandbox.price.positive", "warning", "shop", "MUG", "price", "free", "src")
     out = render_github([warn, tricky], file="data/catalog, v2.db")
     assert out.splitlines() == [
-        ("::error file=data/catalog%2C v2.db,title=ebay.title.max_length::eu:1,x A%25B title: "
-         "line one%0Aline two%0D 50%25 off: now"),
+        (
+            "::error file=data/catalog%2C v2.db,title=ebay.title.max_length::eu:1,x A%25B title: "
+            "line one%0Aline two%0D 50%25 off: now"
+        ),
         "::warning file=data/catalog%2C v2.db,title=sandbox.price.positive::shop MUG price: free",
     ]
     assert render_github([warn]) == "::warning title=sandbox.price.positive::shop MUG price: free\n"
@@ -544,14 +595,22 @@ def test_github_commands_cover_every_finding() -> None:
 # (https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json) that
 # covers every object omnisync writes, with the spec's required properties, enums and
 # ``additionalProperties: false`` as in the original.
-_BAG = {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"},
-                                                  "uniqueItems": True}}}
-_MESSAGE = {"type": "object", "additionalProperties": False,
-            "properties": {"text": {"type": "string"}, "markdown": {"type": "string"},
-                           "id": {"type": "string"},
-                           "arguments": {"type": "array", "items": {"type": "string"}},
-                           "properties": {"$ref": "#/definitions/propertyBag"}},
-            "anyOf": [{"required": ["text"]}, {"required": ["id"]}]}
+_BAG = {
+    "type": "object",
+    "properties": {"tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}},
+}
+_MESSAGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "text": {"type": "string"},
+        "markdown": {"type": "string"},
+        "id": {"type": "string"},
+        "arguments": {"type": "array", "items": {"type": "string"}},
+        "properties": {"$ref": "#/definitions/propertyBag"},
+    },
+    "anyOf": [{"required": ["text"]}, {"required": ["id"]}],
+}
 SARIF_SUBSET_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "type": "object",
@@ -567,101 +626,160 @@ SARIF_SUBSET_SCHEMA: dict[str, Any] = {
         "propertyBag": _BAG,
         "message": _MESSAGE,
         "multiformatMessageString": {
-            "type": "object", "additionalProperties": False, "required": ["text"],
-            "properties": {"text": {"type": "string"}, "markdown": {"type": "string"},
-                           "properties": {"$ref": "#/definitions/propertyBag"}}},
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["text"],
+            "properties": {
+                "text": {"type": "string"},
+                "markdown": {"type": "string"},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
         "run": {
-            "type": "object", "additionalProperties": False, "required": ["tool"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["tool"],
             "properties": {
                 "tool": {"$ref": "#/definitions/tool"},
                 "results": {"type": "array", "items": {"$ref": "#/definitions/result"}},
-                "properties": {"$ref": "#/definitions/propertyBag"}}},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
         "tool": {
-            "type": "object", "additionalProperties": False, "required": ["driver"],
-            "properties": {"driver": {"$ref": "#/definitions/toolComponent"},
-                           "properties": {"$ref": "#/definitions/propertyBag"}}},
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["driver"],
+            "properties": {
+                "driver": {"$ref": "#/definitions/toolComponent"},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
         "toolComponent": {
-            "type": "object", "additionalProperties": False, "required": ["name"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name"],
             "properties": {
-                "name": {"type": "string"}, "version": {"type": "string"},
+                "name": {"type": "string"},
+                "version": {"type": "string"},
                 "informationUri": {"type": "string", "format": "uri"},
-                "rules": {"type": "array", "uniqueItems": True,
-                          "items": {"$ref": "#/definitions/reportingDescriptor"}},
-                "properties": {"$ref": "#/definitions/propertyBag"}}},
+                "rules": {
+                    "type": "array",
+                    "uniqueItems": True,
+                    "items": {"$ref": "#/definitions/reportingDescriptor"},
+                },
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
         "reportingDescriptor": {
-            "type": "object", "additionalProperties": False, "required": ["id"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["id"],
             "properties": {
-                "id": {"type": "string"}, "name": {"type": "string"},
+                "id": {"type": "string"},
+                "name": {"type": "string"},
                 "shortDescription": {"$ref": "#/definitions/multiformatMessageString"},
                 "fullDescription": {"$ref": "#/definitions/multiformatMessageString"},
                 "helpUri": {"type": "string", "format": "uri"},
                 "help": {"$ref": "#/definitions/multiformatMessageString"},
                 "defaultConfiguration": {"$ref": "#/definitions/reportingConfiguration"},
-                "properties": {"$ref": "#/definitions/propertyBag"}}},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
         "reportingConfiguration": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"enabled": {"type": "boolean"},
-                           "level": {"enum": ["none", "note", "warning", "error"]},
-                           "rank": {"type": "number", "minimum": -1, "maximum": 100},
-                           "properties": {"$ref": "#/definitions/propertyBag"}}},
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "level": {"enum": ["none", "note", "warning", "error"]},
+                "rank": {"type": "number", "minimum": -1, "maximum": 100},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
         "result": {
-            "type": "object", "additionalProperties": False, "required": ["message"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["message"],
             "properties": {
                 "ruleId": {"type": "string"},
                 "ruleIndex": {"type": "integer", "minimum": -1},
-                "kind": {"enum": ["notApplicable", "pass", "fail", "review", "open",
-                                  "informational"]},
+                "kind": {"enum": ["notApplicable", "pass", "fail", "review", "open", "informational"]},
                 "level": {"enum": ["none", "note", "warning", "error"]},
                 "message": {"$ref": "#/definitions/message"},
                 "locations": {"type": "array", "items": {"$ref": "#/definitions/location"}},
-                "partialFingerprints": {"type": "object",
-                                        "additionalProperties": {"type": "string"}},
-                "properties": {"$ref": "#/definitions/propertyBag"}}},
+                "partialFingerprints": {"type": "object", "additionalProperties": {"type": "string"}},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
         "location": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "properties": {
                 "id": {"type": "integer", "minimum": -1},
                 "physicalLocation": {"$ref": "#/definitions/physicalLocation"},
-                "logicalLocations": {"type": "array", "uniqueItems": True,
-                                     "items": {"$ref": "#/definitions/logicalLocation"}},
+                "logicalLocations": {
+                    "type": "array",
+                    "uniqueItems": True,
+                    "items": {"$ref": "#/definitions/logicalLocation"},
+                },
                 "message": {"$ref": "#/definitions/message"},
-                "properties": {"$ref": "#/definitions/propertyBag"}}},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
         "logicalLocation": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "properties": {
-                "name": {"type": "string"}, "index": {"type": "integer", "minimum": -1},
-                "fullyQualifiedName": {"type": "string"}, "decoratedName": {"type": "string"},
-                "parentIndex": {"type": "integer", "minimum": -1}, "kind": {"type": "string"},
-                "properties": {"$ref": "#/definitions/propertyBag"}}},
+                "name": {"type": "string"},
+                "index": {"type": "integer", "minimum": -1},
+                "fullyQualifiedName": {"type": "string"},
+                "decoratedName": {"type": "string"},
+                "parentIndex": {"type": "integer", "minimum": -1},
+                "kind": {"type": "string"},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
         "physicalLocation": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "properties": {
                 "artifactLocation": {"$ref": "#/definitions/artifactLocation"},
-                "properties": {"$ref": "#/definitions/propertyBag"}},
-            "anyOf": [{"required": ["address"]}, {"required": ["artifactLocation"]}]},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+            "anyOf": [{"required": ["address"]}, {"required": ["artifactLocation"]}],
+        },
         "artifactLocation": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "properties": {
                 "uri": {"type": "string", "format": "uri-reference"},
                 "uriBaseId": {"type": "string"},
                 "index": {"type": "integer", "minimum": -1},
                 "description": {"$ref": "#/definitions/message"},
-                "properties": {"$ref": "#/definitions/propertyBag"}}},
+                "properties": {"$ref": "#/definitions/propertyBag"},
+            },
+        },
     },
 }
 
 
 def _sarif_validator() -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(SARIF_SUBSET_SCHEMA,
-                                      format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    return jsonschema.Draft7Validator(
+        SARIF_SUBSET_SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+    )
 
 
 def test_the_sarif_subset_schema_rejects_what_sarif_forbids() -> None:
     validator = _sarif_validator()
     assert not validator.is_valid({"version": "2.0.0", "runs": []})
     assert not validator.is_valid({"version": "2.1.0", "runs": [{"tool": {"driver": {}}}]})
-    assert not validator.is_valid({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}},
-                                   "results": [{"level": "fatal", "message": {"text": "m"}}]}]})
+    assert not validator.is_valid(
+        {
+            "version": "2.1.0",
+            "runs": [
+                {"tool": {"driver": {"name": "x"}}, "results": [{"level": "fatal", "message": {"text": "m"}}]}
+            ],
+        }
+    )
     assert validator.is_valid({"version": "2.1.0", "runs": []})
 
 
@@ -687,7 +805,8 @@ def test_sarif_is_valid_sarif_2_1_0_with_rules_results_and_locations() -> None:
         assert finding.message in result["message"]["text"]
         [location] = result["locations"]
         assert location["logicalLocations"][0]["fullyQualifiedName"] == (
-            f"{finding.channel}/{finding.sku}/{finding.field}")
+            f"{finding.channel}/{finding.sku}/{finding.field}"
+        )
         assert location["physicalLocation"]["artifactLocation"]["uri"] == "shop%20data/catalog.db"
 
 
@@ -701,10 +820,12 @@ def test_sarif_without_a_catalog_path_uses_logical_locations_only() -> None:
 
 
 def test_sarif_rules_link_the_vendor_page_when_the_facts_name_one() -> None:
-    doc = json.loads(render_sarif(validate([product("M", title="x" * 151)],
-                                           [channel("g", validate_as=["google"])])))
-    [descriptor] = [r for r in doc["runs"][0]["tool"]["driver"]["rules"]
-                    if r["id"] == "google.title.max_length"]
+    doc = json.loads(
+        render_sarif(validate([product("M", title="x" * 151)], [channel("g", validate_as=["google"])]))
+    )
+    [descriptor] = [
+        r for r in doc["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "google.title.max_length"
+    ]
     assert descriptor["helpUri"].startswith("https://support.google.com/merchants/")
 
 
@@ -720,9 +841,13 @@ def test_exit_code() -> None:
 
 # -- the benchmark runs (its numbers are for people; nothing here is timed) ---------------------
 def test_the_benchmark_prints_its_numbers() -> None:
-    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "validate_bench.py"),
-                          "--skus", "400", "--channels", "2"],
-                         capture_output=True, text=True, check=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "validate_bench.py"), "--skus", "400", "--channels", "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
     for label in ("SKUs:", "channels:", "findings:", "seconds:", "SKU-checks/s:"):
         assert label in out
     assert "400" in out

@@ -8,13 +8,13 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.fakes.vendure import VendureFake
 
 from omnisync.channels import load
 from omnisync.channels.base import ChannelContext
 from omnisync.errors import AuthError
 from omnisync.models import PRICE, QUANTITY, Listing, WriteItem, WriteResult, frozen
 from omnisync.money import Money
-from tests.fakes.vendure import VendureFake
 
 KEY = "CANARYlookup7c1e:CANARYsecret4b8d2f6a9e3c7b1d5f"
 PASSWORD = "CANARYadminpass2d9f4b7e1c"
@@ -23,22 +23,35 @@ URL = "https://vendure.example.test"
 
 def channel(fake: VendureFake, **config: Any) -> tuple[Any, dict[str, int]]:
     counters: dict[str, int] = {}
-    ctx = ChannelContext(env={"VK": KEY, "VU": "superadmin", "VP": PASSWORD}, transport=fake.transport(),
-                         sleep=lambda s: None, counters=counters)
+    ctx = ChannelContext(
+        env={"VK": KEY, "VU": "superadmin", "VP": PASSWORD},
+        transport=fake.transport(),
+        sleep=lambda s: None,
+        counters=counters,
+    )
     cls = load("vendure")
     raw = {"name": "shop", "type": "vendure", "base_url": URL, "api_key_env": "VK", **config}
     return cls.from_config(cls.Config.model_validate(raw), ctx), counters
 
 
-def gql(fake: VendureFake, query: str, variables: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None) -> httpx.Response:
+def gql(
+    fake: VendureFake,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     with httpx.Client(transport=fake.transport(), base_url=URL) as http:
-        return http.post("/admin-api", json={"query": query, "variables": variables or {}},
-                         headers={"vendure-api-key": KEY} if headers is None else headers)
+        return http.post(
+            "/admin-api",
+            json={"query": query, "variables": variables or {}},
+            headers={"vendure-api-key": KEY} if headers is None else headers,
+        )
 
 
 def write(ch: Any, values: dict[str, dict[str, Any]]) -> list[WriteResult]:
-    items = [WriteItem(sku=s, values=frozen(v), listing=Listing(s, frozen(v)), key=s) for s, v in values.items()]
+    items = [
+        WriteItem(sku=s, values=frozen(v), listing=Listing(s, frozen(v)), key=s) for s, v in values.items()
+    ]
     results: list[WriteResult] = ch.write(items)
     return results
 
@@ -66,25 +79,40 @@ def test_login_returns_the_session_token_in_a_header_and_a_wrong_password_in_dat
     login = "mutation L($u: String!, $p: String!) { login(username: $u, password: $p) { __typename ... on ErrorResult { errorCode } } }"
     bad = gql(fake, login, {"u": "superadmin", "p": "wrong"}, headers={})
     assert bad.status_code == 200 and "errors" not in bad.json()
-    assert bad.json()["data"]["login"] == {"__typename": "InvalidCredentialsError",
-                                           "errorCode": "INVALID_CREDENTIALS_ERROR"}
+    assert bad.json()["data"]["login"] == {
+        "__typename": "InvalidCredentialsError",
+        "errorCode": "INVALID_CREDENTIALS_ERROR",
+    }
     good = gql(fake, login, {"u": "superadmin", "p": PASSWORD}, headers={})
     token = good.headers["vendure-auth-token"]
     assert len(token) == 64 and good.json()["data"]["login"]["__typename"] == "CurrentUser"
-    assert gql(fake, "{ activeChannel { code } }", headers={"Authorization": f"Bearer {token}"}).json()["data"]
+    assert gql(fake, "{ activeChannel { code } }", headers={"Authorization": f"Bearer {token}"}).json()[
+        "data"
+    ]
     fake.expire_token()  # the session ended: the same token is refused now
-    assert gql(fake, "{ activeChannel { code } }",
-               headers={"Authorization": f"Bearer {token}"}).json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (
+        gql(fake, "{ activeChannel { code } }", headers={"Authorization": f"Bearer {token}"}).json()[
+            "errors"
+        ][0]["extensions"]["code"]
+        == "FORBIDDEN"
+    )
 
 
 def test_money_is_an_integer_a_float_is_rounded_and_a_string_refused() -> None:
     fake = VendureFake(api_key=KEY)
     sku = fake.seed(1)[0]
     vid = str(fake.variant(sku).id)  # type: ignore[union-attr]
-    assert gql(fake, UPDATE, {"i": [{"id": vid, "price": 9.99}]}).json()["data"]["updateProductVariants"][0]["price"] == 10
+    assert (
+        gql(fake, UPDATE, {"i": [{"id": vid, "price": 9.99}]}).json()["data"]["updateProductVariants"][0][
+            "price"
+        ]
+        == 10
+    )
     assert fake.stored(sku).price == "0.10"  # type: ignore[union-attr]
     refused = gql(fake, UPDATE, {"i": [{"id": vid, "price": "19.99"}]})
-    assert refused.status_code == 200 and refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert (
+        refused.status_code == 200 and refused.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    )
     assert fake.stored(sku).price == "0.10"  # type: ignore[union-attr]
 
 
@@ -97,7 +125,10 @@ def test_a_mutation_is_all_or_nothing_and_a_bad_document_is_a_400() -> None:
     assert answer["errors"][0]["message"] == 'No ProductVariant with the id "9999" could be found'
     assert fake.stored(skus[0]).price == "19.99"  # type: ignore[union-attr]
     invalid = gql(fake, "{ productVariants { items { nope } } }")
-    assert invalid.status_code == 400 and invalid.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert (
+        invalid.status_code == 400
+        and invalid.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    )
     too_many = gql(fake, "{ productVariants(options: { take: 5000 }) { totalItems } }").json()
     assert too_many["errors"][0]["message"] == "Cannot take more than 1000 results from a list query"
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pydantic
 import pytest
+from tests.fakes.woocommerce import WooCommerceFake
 
 from omnisync.channels import load
 from omnisync.channels.base import ChannelContext
@@ -15,29 +16,44 @@ from omnisync.channels.woocommerce import WooCommerceChannel, WooCommerceConfig
 from omnisync.errors import AuthError, ConfigError, Kind, PermanentError, ResponseError
 from omnisync.models import DESCRIPTION, PRICE, QUANTITY, TITLE, Listing, RemoteListing, WriteItem, frozen
 from omnisync.money import Money
-from tests.fakes.woocommerce import WooCommerceFake
 
 KEY, SECRET = "ck_test_0123456789abcdef", "cs_test_fedcba9876543210"
 
 
 class Shop:
-    def __init__(self, base_url: str = "https://shop.test", *, fake: WooCommerceFake | None = None,
-                 **cfg: Any) -> None:
+    def __init__(
+        self, base_url: str = "https://shop.test", *, fake: WooCommerceFake | None = None, **cfg: Any
+    ) -> None:
         self.fake = fake or WooCommerceFake(consumer_key=KEY, consumer_secret=SECRET)
         self.logs: list[str] = []
-        self.ctx = ChannelContext(env={"WC_KEY": KEY, "WC_SECRET": SECRET}, transport=self.fake.transport(),
-                                  log=self.logs.append, sleep=lambda s: None, config_dir=Path("."))
+        self.ctx = ChannelContext(
+            env={"WC_KEY": KEY, "WC_SECRET": SECRET},
+            transport=self.fake.transport(),
+            log=self.logs.append,
+            sleep=lambda s: None,
+            config_dir=Path("."),
+        )
         self.cfg = WooCommerceConfig.model_validate(
-            {"name": "woo", "type": "woocommerce", "base_url": base_url, "consumer_key_env": "WC_KEY",
-             "consumer_secret_env": "WC_SECRET", **cfg})
+            {
+                "name": "woo",
+                "type": "woocommerce",
+                "base_url": base_url,
+                "consumer_key_env": "WC_KEY",
+                "consumer_secret_env": "WC_SECRET",
+                **cfg,
+            }
+        )
         self.adapter = WooCommerceChannel(self.cfg, self.ctx)
 
     def read(self, skus: list[str] | None = None) -> dict[str, RemoteListing]:
         return {r.sku: r for r in self.adapter.read(skus=skus)}
 
-    def item(self, sku: str, values: dict[str, Any], remote: RemoteListing | None = None, **kw: Any) -> WriteItem:
-        return WriteItem(sku=sku, values=frozen(values), listing=Listing(sku, frozen(values)), key="k",
-                         remote=remote, **kw)
+    def item(
+        self, sku: str, values: dict[str, Any], remote: RemoteListing | None = None, **kw: Any
+    ) -> WriteItem:
+        return WriteItem(
+            sku=sku, values=frozen(values), listing=Listing(sku, frozen(values)), key="k", remote=remote, **kw
+        )
 
     def calls(self) -> list[str]:
         return [f"{r.method} {r.path.split('/wc/v3')[1]}" for r in self.fake.requests]
@@ -53,16 +69,25 @@ def test_the_registry_loads_the_adapter_and_its_config_model() -> None:
     assert cls is WooCommerceChannel and cls.Config is WooCommerceConfig
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"base_url": None}, "base_url is required"),
-    ({"batch_limit": 101}, "less than or equal to 100"),
-    ({"currency": "XYZ"}, "ISO 4217"),
-    ({"consumer_key": "ck_inline"}, "Extra inputs are not permitted"),
-    ({"auth": "jwt"}, "auto"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"base_url": None}, "base_url is required"),
+        ({"batch_limit": 101}, "less than or equal to 100"),
+        ({"currency": "XYZ"}, "ISO 4217"),
+        ({"consumer_key": "ck_inline"}, "Extra inputs are not permitted"),
+        ({"auth": "jwt"}, "auto"),
+    ],
+)
 def test_config_mistakes_are_refused(change: dict[str, Any], message: str) -> None:
-    raw = {"name": "woo", "type": "woocommerce", "base_url": "https://s.test", "consumer_key_env": "K",
-           "consumer_secret_env": "S", **change}
+    raw = {
+        "name": "woo",
+        "type": "woocommerce",
+        "base_url": "https://s.test",
+        "consumer_key_env": "K",
+        "consumer_secret_env": "S",
+        **change,
+    }
     with pytest.raises(pydantic.ValidationError, match=message):
         WooCommerceConfig.model_validate(raw)
 
@@ -95,8 +120,11 @@ def test_basic_auth_over_plain_http_is_ignored_by_woocommerce() -> None:
     shop = Shop("http://shop.test", auth="basic")
     with pytest.raises(AuthError, match="cannot list resources"):
         shop.read()
-    behind_proxy = Shop("http://shop.test", auth="basic",
-                        fake=WooCommerceFake(consumer_key=KEY, consumer_secret=SECRET, assume_https=True))
+    behind_proxy = Shop(
+        "http://shop.test",
+        auth="basic",
+        fake=WooCommerceFake(consumer_key=KEY, consumer_secret=SECRET, assume_https=True),
+    )
     behind_proxy.fake.seed(1)
     assert len(behind_proxy.read()) == 1
 
@@ -111,8 +139,13 @@ def test_query_string_auth_for_servers_that_drop_the_authorization_header() -> N
 def test_missing_secret_env_is_a_config_error_naming_the_key() -> None:
     fake = WooCommerceFake()
     ctx = ChannelContext(env={}, transport=fake.transport())
-    cfg = WooCommerceConfig(name="woo", type="woocommerce", base_url="https://s.test",
-                            consumer_key_env="WC_KEY", consumer_secret_env="WC_SECRET")
+    cfg = WooCommerceConfig(
+        name="woo",
+        type="woocommerce",
+        base_url="https://s.test",
+        consumer_key_env="WC_KEY",
+        consumer_secret_env="WC_SECRET",
+    )
     with pytest.raises(ConfigError, match="WC_KEY"):
         WooCommerceChannel(cfg, ctx)
 
@@ -208,8 +241,12 @@ def test_a_price_in_another_currency_is_refused_per_item() -> None:
     shop = Shop()
     skus = shop.fake.seed(2)
     listed = shop.read()
-    results = shop.adapter.write([shop.item(skus[0], {PRICE: Money.parse("5.00", "EUR")}, listed[skus[0]]),
-                                  shop.item(skus[1], {PRICE: usd("5.00")}, listed[skus[1]])])
+    results = shop.adapter.write(
+        [
+            shop.item(skus[0], {PRICE: Money.parse("5.00", "EUR")}, listed[skus[0]]),
+            shop.item(skus[1], {PRICE: usd("5.00")}, listed[skus[1]]),
+        ]
+    )
     assert not results[0].ok and "EUR" in (results[0].error or "") and results[1].ok
 
 
@@ -231,11 +268,16 @@ def test_writes_without_a_prior_read_look_the_ids_up() -> None:
     assert results[3].error_kind == Kind.NOT_FOUND.value
 
 
-@pytest.mark.parametrize("values, create, message", [
-    ({QUANTITY: 1}, True, "does not create"),
-    ({"quantity@warehouse": 1}, False, "one stock pool"),
-])
-def test_what_woocommerce_cannot_do_is_refused_per_item(values: dict[str, Any], create: bool, message: str) -> None:
+@pytest.mark.parametrize(
+    "values, create, message",
+    [
+        ({QUANTITY: 1}, True, "does not create"),
+        ({"quantity@warehouse": 1}, False, "one stock pool"),
+    ],
+)
+def test_what_woocommerce_cannot_do_is_refused_per_item(
+    values: dict[str, Any], create: bool, message: str
+) -> None:
     shop = Shop()
     sku = shop.fake.seed(1)[0]
     remote = shop.read()[sku]
@@ -252,8 +294,11 @@ def test_simple_products_and_each_parents_variations_go_in_separate_batches() ->
     assert all(r.ok for r in results)
     posts = [c for c in shop.calls() if c.startswith("POST")]
     parents = [listed[f"WC-V00{n}-1"].extra["parent_id"] for n in (1, 2)]
-    assert posts == ["POST /products/batch", "POST /products/batch",
-                     *(f"POST /products/{p}/variations/batch" for p in parents)]
+    assert posts == [
+        "POST /products/batch",
+        "POST /products/batch",
+        *(f"POST /products/{p}/variations/batch" for p in parents),
+    ]
     assert shop.fake.batch_sizes() == [2, 1, 2, 2]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -51,7 +50,7 @@ class Workspace:
         self.catalog = root / "catalog.db"
         self.state = root / "state.db"
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> "Result":
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> Result:
         """Run omnisync in-process (Typer's CliRunner), from the workspace folder."""
         from omnisync.cli import app
 
@@ -64,16 +63,26 @@ class Workspace:
             os.chdir(old)
         return Result(r.exit_code, r.stdout, r.stderr)
 
-    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> "Result":
+    def run(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
         """Run the real omnisync process."""
-        p = subprocess.run([sys.executable, "-m", "omnisync", *args], cwd=self.root,
-                           capture_output=True, text=True, timeout=timeout,
-                           env={**os.environ, **(env or {})})
+        p = subprocess.run(
+            [sys.executable, "-m", "omnisync", *args],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+        )
         return Result(p.returncode, p.stdout, p.stderr)
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-m", "omnisync", *args], cwd=self.root,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "omnisync", *args],
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def sandbox(self, name: str) -> dict[str, tuple[int, int | None, str]]:
         """What a sandbox channel holds: sku -> (quantity, price_minor, title)."""
@@ -81,8 +90,10 @@ class Workspace:
 
         conn = connect(self.root / f"{name}.db")
         try:
-            return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
-                "SELECT sku, quantity, price_minor, title FROM listings ORDER BY sku")}
+            return {
+                r[0]: (r[1], r[2], r[3])
+                for r in conn.execute("SELECT sku, quantity, price_minor, title FROM listings ORDER BY sku")
+            }
         finally:
             conn.close()
 
@@ -91,8 +102,9 @@ class Workspace:
 
         conn = sqlite3.connect(self.catalog)
         try:
-            return int(conn.execute("SELECT COALESCE(SUM(quantity),0) FROM stock WHERE sku=?",
-                                    (sku,)).fetchone()[0])
+            return int(
+                conn.execute("SELECT COALESCE(SUM(quantity),0) FROM stock WHERE sku=?", (sku,)).fetchone()[0]
+            )
         finally:
             conn.close()
 

@@ -76,8 +76,21 @@ MAX_SKU_LENGTH = 100
 
 # The columns omnisync needs in each table (a seller may add more of their own).
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "products": ("sku", "group_key", "title", "description", "price_minor", "currency", "gtin",
-                 "brand", "mpn", "condition", "images", "link", "updated_at"),
+    "products": (
+        "sku",
+        "group_key",
+        "title",
+        "description",
+        "price_minor",
+        "currency",
+        "gtin",
+        "brand",
+        "mpn",
+        "condition",
+        "images",
+        "link",
+        "updated_at",
+    ),
     "stock": ("sku", "location", "quantity"),
     "overrides": ("sku", "channel", "title", "description", "price_minor", "enabled"),
     "catalog_meta": ("key", "value"),
@@ -136,13 +149,22 @@ def init_catalog(path: Path) -> None:
         with db.atomic():
             db.table("products").create(
                 {
-                    "sku": str, "group_key": str, "title": str, "description": str,
-                    "price_minor": int, "currency": str, "gtin": str, "brand": str, "mpn": str,
-                    "condition": str, "images": str, "link": str, "updated_at": str,
+                    "sku": str,
+                    "group_key": str,
+                    "title": str,
+                    "description": str,
+                    "price_minor": int,
+                    "currency": str,
+                    "gtin": str,
+                    "brand": str,
+                    "mpn": str,
+                    "condition": str,
+                    "images": str,
+                    "link": str,
+                    "updated_at": str,
                 },
                 pk="sku",
-                not_null=["title", "description", "price_minor", "currency", "condition",
-                          "images"],
+                not_null=["title", "description", "price_minor", "currency", "condition", "images"],
                 defaults={"description": "", "condition": "new", "images": "[]"},
                 if_not_exists=True,
             )
@@ -154,14 +176,23 @@ def init_catalog(path: Path) -> None:
                 if_not_exists=True,
             )
             db.table("overrides").create(
-                {"sku": str, "channel": str, "title": str, "description": str,
-                 "price_minor": int, "enabled": int},
+                {
+                    "sku": str,
+                    "channel": str,
+                    "title": str,
+                    "description": str,
+                    "price_minor": int,
+                    "enabled": int,
+                },
                 pk=("sku", "channel"),
                 foreign_keys=[("sku", "products", "sku")],
                 if_not_exists=True,
             )
             db.table("catalog_meta").create(
-                {"key": str, "value": str}, pk="key", not_null=["value"], if_not_exists=True,
+                {"key": str, "value": str},
+                pk="key",
+                not_null=["value"],
+                if_not_exists=True,
             )
             db.execute(
                 "INSERT OR IGNORE INTO catalog_meta (key, value) VALUES ('schema_version', ?)",
@@ -183,9 +214,7 @@ def open_catalog(path: Path) -> sqlite_utils.Database:
     path = Path(path)
     name = str(path)
     if not path.exists():
-        raise CatalogError(
-            "no catalog here; create one with `omnisync init` (or pass --catalog)", file=name
-        )
+        raise CatalogError("no catalog here; create one with `omnisync init` (or pass --catalog)", file=name)
     if not path.is_file():
         raise CatalogError("is not a file; expected the catalog's SQLite file", file=name)
     uri = path.absolute().as_uri() + "?mode=rw"
@@ -212,26 +241,30 @@ def _read_version(db: sqlite_utils.Database, name: str, *, missing_ok: bool) -> 
             return None
         raise CatalogError(
             "lacks the table catalog_meta; create the catalog with `omnisync init`",
-            file=name, field="catalog_meta",
+            file=name,
+            field="catalog_meta",
         )
-    row = db.execute(
-        "SELECT value FROM catalog_meta WHERE key = 'schema_version'"
-    ).fetchone()
+    row = db.execute("SELECT value FROM catalog_meta WHERE key = 'schema_version'").fetchone()
     if row is None:
         if missing_ok:
             return None
-        raise CatalogError("catalog_meta has no schema_version; run `omnisync init`",
-                           file=name, field="catalog_meta.schema_version")
+        raise CatalogError(
+            "catalog_meta has no schema_version; run `omnisync init`",
+            file=name,
+            field="catalog_meta.schema_version",
+        )
     try:
         version = int(row[0])
     except (TypeError, ValueError):
-        raise CatalogError(f"schema_version {row[0]!r} is not a number", file=name,
-                           field="catalog_meta.schema_version") from None
+        raise CatalogError(
+            f"schema_version {row[0]!r} is not a number", file=name, field="catalog_meta.schema_version"
+        ) from None
     if version > SCHEMA_VERSION:
         raise CatalogError(
             f"catalog schema version {version} is newer than this omnisync understands "
             f"({SCHEMA_VERSION}); upgrade omnisync",
-            file=name, field="catalog_meta.schema_version",
+            file=name,
+            field="catalog_meta.schema_version",
         )
     return version
 
@@ -242,13 +275,15 @@ def _check_schema(db: sqlite_utils.Database, name: str) -> None:
         if table not in tables:
             raise CatalogError(
                 f"lacks the table {table}; create the catalog with `omnisync init`",
-                file=name, field=table,
+                file=name,
+                field=table,
             )
         have = {row[1] for row in db.execute(f"PRAGMA table_info([{table}])").fetchall()}
         for column in columns:
             if column not in have:
-                raise CatalogError(f"table {table} lacks the column {column}",
-                                   file=name, field=f"{table}.{column}")
+                raise CatalogError(
+                    f"table {table} lacks the column {column}", file=name, field=f"{table}.{column}"
+                )
     _read_version(db, name, missing_ok=False)
 
 
@@ -353,8 +388,10 @@ def _surrogate(text: str) -> int | None:
 
 
 def _not_utf8(byte: int) -> str:
-    return (f"not UTF-8 text (byte 0x{byte:02X}); save the file as \"CSV UTF-8\" "
-            "(in a spreadsheet: Save As > CSV UTF-8)")
+    return (
+        f'not UTF-8 text (byte 0x{byte:02X}); save the file as "CSV UTF-8" '
+        "(in a spreadsheet: Save As > CSV UTF-8)"
+    )
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str | None:
@@ -379,8 +416,12 @@ def _location_problem(location: str) -> str | None:
 
 
 def _looks_like_header(name: str) -> bool:
-    return (name in _KNOWN_CSV or name.startswith("quantity@") or ":" in name
-            or _suggest(name, _KNOWN_CSV) is not None)
+    return (
+        name in _KNOWN_CSV
+        or name.startswith("quantity@")
+        or ":" in name
+        or _suggest(name, _KNOWN_CSV) is not None
+    )
 
 
 def _parse_header(header: Sequence[str], problems: _Problems) -> list[_Column]:
@@ -388,11 +429,19 @@ def _parse_header(header: Sequence[str], problems: _Problems) -> list[_Column]:
     if not any(_looks_like_header(name) for name in header):
         shown = ", ".join(repr(n) for n in header[:4]) + (", ..." if len(header) > 4 else "")
         if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
-            problems.add(1, None, f"the header {header[0]!r} is separated by ';' or tabs; "
-                         "omnisync reads comma-separated files (sku,title,price,currency)")
+            problems.add(
+                1,
+                None,
+                f"the header {header[0]!r} is separated by ';' or tabs; "
+                "omnisync reads comma-separated files (sku,title,price,currency)",
+            )
         else:
-            problems.add(1, None, f"row 1 must be the header naming the columns (such as "
-                         f"sku,title,price,currency,quantity), but it has {shown}")
+            problems.add(
+                1,
+                None,
+                f"row 1 must be the header naming the columns (such as "
+                f"sku,title,price,currency,quantity), but it has {shown}",
+            )
         return []
     columns: list[_Column] = []
     seen: dict[tuple[str, ...], int] = {}
@@ -421,15 +470,23 @@ def _parse_header(header: Sequence[str], problems: _Problems) -> list[_Column]:
         elif ":" in raw:
             channel, _, fld = raw.partition(":")
             if not _CHANNEL_RE.fullmatch(channel):
-                problems.add(1, name, f"{channel!r} is not a channel name (use letters, digits, "
-                             "'-' and '_'); per-channel columns look like ebay:price")
+                problems.add(
+                    1,
+                    name,
+                    f"{channel!r} is not a channel name (use letters, digits, "
+                    "'-' and '_'); per-channel columns look like ebay:price",
+                )
                 continue
             if fld not in _OVERRIDE_FIELDS:
                 hint = _suggest(fld, _OVERRIDE_FIELDS)
-                problems.add(1, name, f"unknown per-channel column; "
-                             + (f"did you mean {channel}:{hint}? " if hint else "")
-                             + "per-channel columns are "
-                             + ", ".join(f"{channel}:{f}" for f in _OVERRIDE_FIELDS))
+                problems.add(
+                    1,
+                    name,
+                    "unknown per-channel column; "
+                    + (f"did you mean {channel}:{hint}? " if hint else "")
+                    + "per-channel columns are "
+                    + ", ".join(f"{channel}:{f}" for f in _OVERRIDE_FIELDS),
+                )
                 continue
             col = _Column(i, raw, "override", channel=channel, field=fld)
             key = ("override", channel, fld)
@@ -439,22 +496,30 @@ def _parse_header(header: Sequence[str], problems: _Problems) -> list[_Column]:
             if hint:
                 message += f"; did you mean {hint!r}?"
             else:
-                message += ("; known columns are " + ", ".join(_KNOWN_CSV)
-                            + ", quantity@LOCATION and CHANNEL:title|description|price|enabled")
+                message += (
+                    "; known columns are "
+                    + ", ".join(_KNOWN_CSV)
+                    + ", quantity@LOCATION and CHANNEL:title|description|price|enabled"
+                )
             problems.add(1, name, message)
             continue
         if key in seen:
             first = seen[key]
             what = "the same location as" if key[0] == "stock" else "the same column as"
-            problems.add(1, name, f"duplicate column: column {i + 1} is {what} column "
-                         f"{first + 1} ({header[first]!r})")
+            problems.add(
+                1, name, f"duplicate column: column {i + 1} is {what} column {first + 1} ({header[first]!r})"
+            )
             continue
         seen[key] = i
         columns.append(col)
     missing = [c for c in _REQUIRED_CSV if (c,) not in seen]
     for name in missing:
-        problems.add(1, name, "required column missing from the header (row 1 must be the "
-                     "header, e.g. sku,title,price,currency,quantity)")
+        problems.add(
+            1,
+            name,
+            "required column missing from the header (row 1 must be the "
+            "header, e.g. sku,title,price,currency,quantity)",
+        )
     return columns
 
 
@@ -479,16 +544,17 @@ def _price_problem(cell: str, currency: str) -> tuple[int | None, str | None]:
                 places = "no decimal places" if exp == 0 else f"{exp} decimal places"
                 return None, f"{cell!r} has too many decimal places: {currency} has {places}"
             if "too large" in text:
-                return None, (f"{cell!r} is too large (the most is "
-                              f"{Money(MAX_MINOR, currency).to_str()})")
+                return None, (f"{cell!r} is too large (the most is {Money(MAX_MINOR, currency).to_str()})")
             return None, f"{cell!r}: {text}"
     lowered = cell.strip().lower().lstrip("+-")
     if lowered in ("nan", "snan", "inf", "infinity"):
         return None, f"{cell!r} is not a finite number"
     if cell.startswith("-") and _DECIMAL_RE.fullmatch(cell[1:]):
         return None, f"{cell!r} is negative; prices are 0 or more"
-    return None, (f"{cell!r} is not a price; write a plain decimal number such as 19.99 "
-                  "(no currency symbol, spaces, thousands separators or exponent)")
+    return None, (
+        f"{cell!r} is not a price; write a plain decimal number such as 19.99 "
+        "(no currency symbol, spaces, thousands separators or exponent)"
+    )
 
 
 def _quantity_problem(cell: str) -> tuple[int | None, str | None]:
@@ -505,8 +571,10 @@ def _gtin_problem(cell: str, column: str) -> str | None:
     lengths = {"gtin": (8, 12, 13, 14), "upc": (12,), "ean": (13,)}[column]
     if not (cell.isascii() and cell.isdigit()):
         if re.fullmatch(r"[0-9.,]+[eE]\+?[0-9]+", cell):
-            return (f"{cell!r} is a number in scientific notation, not a {column.upper()}; "
-                    "format the column as text in the spreadsheet and re-enter it")
+            return (
+                f"{cell!r} is a number in scientific notation, not a {column.upper()}; "
+                "format the column as text in the spreadsheet and re-enter it"
+            )
         return f"{cell!r} is not a {column.upper()}: use digits only"
     if len(cell) not in lengths:
         want = ", ".join(str(n) for n in lengths[:-1]) + " or " if len(lengths) > 1 else ""
@@ -516,13 +584,13 @@ def _gtin_problem(cell: str, column: str) -> str | None:
             hint = " (a spreadsheet may have dropped a leading 0)"
         return f"{cell!r} has {len(cell)} digits; a {column.upper()} has {want}{hint}"
     if not gtin_valid(cell):
-        return (f"{cell!r} has a wrong check digit (the last digit should be "
-                f"{_gtin_check_digit(cell[:-1])})")
+        return f"{cell!r} has a wrong check digit (the last digit should be {_gtin_check_digit(cell[:-1])})"
     return None
 
 
-def _check_row(record: Sequence[str], row: int, suffix: str, columns: Sequence[_Column],
-               problems: _Problems) -> _Row | None:
+def _check_row(
+    record: Sequence[str], row: int, suffix: str, columns: Sequence[_Column], problems: _Problems
+) -> _Row | None:
     before = len(problems.lines)
 
     def bad(column: str, message: str) -> None:
@@ -643,8 +711,11 @@ def _check_row(record: Sequence[str], row: int, suffix: str, columns: Sequence[_
         cond = cells["condition"] or "new"
         if cond not in CONDITIONS:
             hint = _suggest(cond, CONDITIONS)
-            bad("condition", f"{cond!r} is not one of {', '.join(CONDITIONS)}"
-                + (f"; did you mean {hint!r}?" if hint else ""))
+            bad(
+                "condition",
+                f"{cond!r} is not one of {', '.join(CONDITIONS)}"
+                + (f"; did you mean {hint!r}?" if hint else ""),
+            )
         else:
             product["condition"] = cond
 
@@ -720,7 +791,9 @@ def _check_row(record: Sequence[str], row: int, suffix: str, columns: Sequence[_
 def _decode(data: bytes, name: str) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CatalogError(
-            "the file is UTF-16; save it as \"CSV UTF-8\"", file=name, line=1,
+            'the file is UTF-16; save it as "CSV UTF-8"',
+            file=name,
+            line=1,
             problems=[f"{name}:1: not UTF-8 text (the file is UTF-16); save it as CSV UTF-8"],
         )
     if data.startswith(b"\xef\xbb\xbf"):
@@ -741,15 +814,15 @@ def _records(text: str, problems: _Problems) -> Iterator[tuple[int, str, list[st
         except csv.Error as exc:
             row += 1
             suffix = f" (text line {reader.line_num})" if reader.line_num != row else ""
-            problems.add(row, None, f"malformed CSV: {exc}; the rest of the file was not read",
-                         suffix)
+            problems.add(row, None, f"malformed CSV: {exc}; the rest of the file was not read", suffix)
             return
         row += 1
         yield row, (f" (text line {start})" if start != row else ""), record
 
 
-def import_csv(db: sqlite_utils.Database, csv_path: Path, *,
-               clock: Callable[[], datetime] | None = None) -> ImportReport:
+def import_csv(
+    db: sqlite_utils.Database, csv_path: Path, *, clock: Callable[[], datetime] | None = None
+) -> ImportReport:
     """Import ``csv_path`` into the catalog ``db``: all or nothing, upserting by SKU.
 
     Every row is checked first. If anything is wrong, one :class:`CatalogError` is raised whose
@@ -766,14 +839,15 @@ def import_csv(db: sqlite_utils.Database, csv_path: Path, *,
 
     records = _records(text, problems)
     header: list[str] | None = None
-    for row, suffix, record in records:
+    for _row, _suffix, record in records:
         if any(record):  # empty lines before the header are skipped (they keep their numbers)
             header = record
             break
     if header is None:
         if not problems.lines:
-            problems.add(1, None, "the file is empty; expected a header row such as "
-                         "sku,title,price,currency,quantity")
+            problems.add(
+                1, None, "the file is empty; expected a header row such as sku,title,price,currency,quantity"
+            )
         raise _import_error(name, problems)
 
     columns = _parse_header(header, problems)
@@ -786,15 +860,19 @@ def import_csv(db: sqlite_utils.Database, csv_path: Path, *,
             continue  # an empty line or a row of empty cells
         data_rows += 1
         if len(record) > len(header):
-            problems.add(row, None, f"the row has {len(record)} cells but the header has "
-                         f"{len(header)} columns (a stray comma, or a cell with an unquoted "
-                         "comma?)", suffix)
+            problems.add(
+                row,
+                None,
+                f"the row has {len(record)} cells but the header has "
+                f"{len(header)} columns (a stray comma, or a cell with an unquoted "
+                "comma?)",
+                suffix,
+            )
             continue
         sku = record[sku_index] if sku_index is not None and sku_index < len(record) else ""
         duplicate = bool(sku) and sku in seen_skus
         if duplicate:
-            problems.add(row, "sku", f"duplicate SKU {sku!r}: also on row {seen_skus[sku]}",
-                         suffix)
+            problems.add(row, "sku", f"duplicate SKU {sku!r}: also on row {seen_skus[sku]}", suffix)
         elif sku:
             seen_skus[sku] = row
         checked = _check_row(record, row, suffix, columns, problems)
@@ -808,14 +886,16 @@ def import_csv(db: sqlite_utils.Database, csv_path: Path, *,
         with db.atomic():
             return _write_rows(db, name, rows, columns, data_rows, now, problems)
     except sqlite3.Error as exc:
-        raise CatalogError(f"could not write to the catalog ({exc}); nothing was imported",
-                           file=_db_file(db)) from None
+        raise CatalogError(
+            f"could not write to the catalog ({exc}); nothing was imported", file=_db_file(db)
+        ) from None
 
 
 def _import_error(name: str, problems: _Problems) -> CatalogError:
     n = len(problems.lines)
-    return CatalogError(f"{n} problem{'s' if n != 1 else ''}; nothing was imported",
-                        file=name, problems=problems.lines)
+    return CatalogError(
+        f"{n} problem{'s' if n != 1 else ''}; nothing was imported", file=name, problems=problems.lines
+    )
 
 
 def _utcnow() -> datetime:
@@ -824,12 +904,18 @@ def _utcnow() -> datetime:
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
-def _write_rows(db: sqlite_utils.Database, name: str, rows: Sequence[_Row],
-                columns: Sequence[_Column], data_rows: int, now: str,
-                problems: _Problems) -> ImportReport:
+def _write_rows(
+    db: sqlite_utils.Database,
+    name: str,
+    rows: Sequence[_Row],
+    columns: Sequence[_Column],
+    data_rows: int,
+    now: str,
+    problems: _Problems,
+) -> ImportReport:
     conn = db.conn
     skus = [r.product["sku"] for r in rows]
     existing: dict[str, str] = {}
@@ -843,33 +929,47 @@ def _write_rows(db: sqlite_utils.Database, name: str, rows: Sequence[_Row],
     # An override price is stored in the product's currency: refuse a currency change that would
     # silently re-denominate an override price the file does not restate.
     price_channels = {c.channel for c in columns if c.kind == "override" and c.field == "price"}
-    moved = [r for r in rows if r.product["sku"] in existing
-             and existing[r.product["sku"]] != r.product["currency"]]
+    moved = [
+        r
+        for r in rows
+        if r.product["sku"] in existing and existing[r.product["sku"]] != r.product["currency"]
+    ]
     if moved:
         by_sku = {r.product["sku"]: r for r in moved}
         for chunk in _chunks(list(by_sku), _IN_CHUNK):
             marks = ",".join("?" * len(chunk))
             for sku, channel in conn.execute(
                 f"SELECT sku, channel FROM overrides WHERE price_minor IS NOT NULL "
-                f"AND sku IN ({marks}) ORDER BY sku, channel", list(chunk)
+                f"AND sku IN ({marks}) ORDER BY sku, channel",
+                list(chunk),
             ):
                 if channel not in price_channels:
                     r = by_sku[sku]
-                    problems.add(r.row, "currency", (
-                        f"changes {existing[sku]} to {r.product['currency']}, but the override "
-                        f"price for channel {channel!r} is in {existing[sku]}; add a "
-                        f"{channel}:price column to restate it (or leave it empty to drop it)"),
-                        r.suffix)
+                    problems.add(
+                        r.row,
+                        "currency",
+                        (
+                            f"changes {existing[sku]} to {r.product['currency']}, but the override "
+                            f"price for channel {channel!r} is in {existing[sku]}; add a "
+                            f"{channel}:price column to restate it (or leave it empty to drop it)"
+                        ),
+                        r.suffix,
+                    )
         if problems.lines:
             raise _import_error(name, problems)
 
     present = {c.kind for c in columns}
     if present & {"upc", "ean"}:
         present.add("gtin")
-    product_cols = ["sku", "title", "price_minor", "currency"] + [
-        c for c in ("group_key", "description", "gtin", "brand", "mpn", "condition", "images",
-                    "link") if c in present
-    ] + ["updated_at"]
+    product_cols = (
+        ["sku", "title", "price_minor", "currency"]
+        + [
+            c
+            for c in ("group_key", "description", "gtin", "brand", "mpn", "condition", "images", "link")
+            if c in present
+        ]
+        + ["updated_at"]
+    )
     updates = ", ".join(f"{c} = excluded.{c}" for c in product_cols if c != "sku")
     conn.executemany(
         f"INSERT INTO products ({', '.join(product_cols)}) "
@@ -888,16 +988,14 @@ def _write_rows(db: sqlite_utils.Database, name: str, rows: Sequence[_Row],
     channels: dict[str, list[str]] = {}
     for c in columns:
         if c.kind == "override":
-            channels.setdefault(c.channel, []).append(
-                "price_minor" if c.field == "price" else c.field)
+            channels.setdefault(c.channel, []).append("price_minor" if c.field == "price" else c.field)
     for channel, fields in channels.items():
         sets = ", ".join(f"{f} = excluded.{f}" for f in fields)
         conn.executemany(
             f"INSERT INTO overrides (sku, channel, {', '.join(fields)}) "
             f"VALUES (?, ?, {', '.join('?' * len(fields))}) "
             f"ON CONFLICT(sku, channel) DO UPDATE SET {sets}",
-            ([r.product["sku"], channel, *(r.overrides[channel][f] for f in fields)]
-             for r in rows),
+            ([r.product["sku"], channel, *(r.overrides[channel][f] for f in fields)] for r in rows),
         )
         conn.executemany(
             "DELETE FROM overrides WHERE sku = ? AND channel = ? AND title IS NULL "
@@ -922,8 +1020,9 @@ def count_products(db: sqlite_utils.Database) -> int:
     return int(db.execute("SELECT count(*) FROM products").fetchone()[0])
 
 
-def read_products(db: sqlite_utils.Database, skus: Collection[str] | None = None,
-                  chunk_size: int = 1000) -> Iterator[Product]:
+def read_products(
+    db: sqlite_utils.Database, skus: Collection[str] | None = None, chunk_size: int = 1000
+) -> Iterator[Product]:
     """The catalog's products (all, or those in ``skus`` that exist) in SKU order.
 
     Reads ``chunk_size`` products at a time with their stock and overrides (three queries per
@@ -940,55 +1039,68 @@ def read_products(db: sqlite_utils.Database, skus: Collection[str] | None = None
         for chunk in _chunks(wanted, min(chunk_size, _IN_CHUNK)):
             marks = ",".join("?" * len(chunk))
             args = list(chunk)
-            products = conn.execute(
-                f"{_PRODUCT_SELECT} WHERE sku IN ({marks}) ORDER BY sku", args).fetchall()
+            products = conn.execute(f"{_PRODUCT_SELECT} WHERE sku IN ({marks}) ORDER BY sku", args).fetchall()
             stock = conn.execute(
-                f"SELECT sku, location, quantity FROM stock WHERE sku IN ({marks}) "
-                "ORDER BY sku, location", args).fetchall()
+                f"SELECT sku, location, quantity FROM stock WHERE sku IN ({marks}) ORDER BY sku, location",
+                args,
+            ).fetchall()
             overrides = conn.execute(
                 f"SELECT sku, channel, title, description, price_minor, enabled FROM overrides "
-                f"WHERE sku IN ({marks}) ORDER BY sku, channel", args).fetchall()
+                f"WHERE sku IN ({marks}) ORDER BY sku, channel",
+                args,
+            ).fetchall()
             yield from _build(products, stock, overrides, name)
         return
 
     last: str | None = None
     while True:
         if last is None:
-            products = conn.execute(f"{_PRODUCT_SELECT} ORDER BY sku LIMIT ?",
-                                    (chunk_size,)).fetchall()
+            products = conn.execute(f"{_PRODUCT_SELECT} ORDER BY sku LIMIT ?", (chunk_size,)).fetchall()
         else:
-            products = conn.execute(f"{_PRODUCT_SELECT} WHERE sku > ? ORDER BY sku LIMIT ?",
-                                    (last, chunk_size)).fetchall()
+            products = conn.execute(
+                f"{_PRODUCT_SELECT} WHERE sku > ? ORDER BY sku LIMIT ?", (last, chunk_size)
+            ).fetchall()
         if not products:
             return
         for p in products:
             if not isinstance(p[0], str) or not p[0]:
-                raise CatalogError(f"a product has the SKU {p[0]!r}; every SKU must be text",
-                                   file=name, field="products.sku")
+                raise CatalogError(
+                    f"a product has the SKU {p[0]!r}; every SKU must be text", file=name, field="products.sku"
+                )
         first: str = products[0][0]
         last = products[-1][0]
         stock = conn.execute(
-            "SELECT sku, location, quantity FROM stock WHERE sku >= ? AND sku <= ? "
-            "ORDER BY sku, location", (first, last)).fetchall()
+            "SELECT sku, location, quantity FROM stock WHERE sku >= ? AND sku <= ? ORDER BY sku, location",
+            (first, last),
+        ).fetchall()
         overrides = conn.execute(
             "SELECT sku, channel, title, description, price_minor, enabled FROM overrides "
-            "WHERE sku >= ? AND sku <= ? ORDER BY sku, channel", (first, last)).fetchall()
+            "WHERE sku >= ? AND sku <= ? ORDER BY sku, channel",
+            (first, last),
+        ).fetchall()
         yield from _build(products, stock, overrides, name)
         if len(products) < chunk_size:
             return
 
 
-def _build(products: Sequence[tuple[Any, ...]], stock: Sequence[tuple[Any, ...]],
-           overrides: Sequence[tuple[Any, ...]], name: str) -> Iterator[Product]:
+def _build(
+    products: Sequence[tuple[Any, ...]],
+    stock: Sequence[tuple[Any, ...]],
+    overrides: Sequence[tuple[Any, ...]],
+    name: str,
+) -> Iterator[Product]:
     stock_by: dict[str, dict[str, int]] = {}
     for sku, location, qty in stock:
         if not isinstance(location, str) or not location:
-            raise CatalogError(f"SKU {sku!r} has a stock row with location {location!r}",
-                               file=name, field="stock.location")
+            raise CatalogError(
+                f"SKU {sku!r} has a stock row with location {location!r}", file=name, field="stock.location"
+            )
         if isinstance(qty, bool) or not isinstance(qty, int):
             raise CatalogError(
                 f"SKU {sku!r} at {location!r}: quantity {qty!r} is not a whole number",
-                file=name, field="stock.quantity")
+                file=name,
+                field="stock.quantity",
+            )
         stock_by.setdefault(sku, {})[location] = qty
     over_by: dict[str, list[tuple[Any, ...]]] = {}
     for row in overrides:
@@ -1006,18 +1118,28 @@ _NO_OVERRIDES: Mapping[str, Override] = frozen()
 _OPTIONAL_TEXT = (str, type(None))
 
 
-def _plain_product(row: tuple[Any, ...], stock: dict[str, int] | None,
-                   prices: dict[tuple[int, str], Money]) -> Product | None:
+def _plain_product(
+    row: tuple[Any, ...], stock: dict[str, int] | None, prices: dict[tuple[int, str], Money]
+) -> Product | None:
     """The common row (no overrides, every value of its expected type) built without the checks'
     overhead; None when anything needs :func:`_product`'s checks (which name the problem)."""
-    (sku, group_key, title, description, price_minor, currency, gtin, brand, mpn, condition,
-     images, link) = row
-    if (type(price_minor) is not int or not 0 <= price_minor <= MAX_MINOR
-            or type(title) is not str or not title or type(description) is not str
-            or type(currency) is not str or currency not in CURRENCIES
-            or type(group_key) not in _OPTIONAL_TEXT or type(gtin) not in _OPTIONAL_TEXT
-            or type(brand) not in _OPTIONAL_TEXT or type(mpn) not in _OPTIONAL_TEXT
-            or type(link) not in _OPTIONAL_TEXT):
+    (sku, group_key, title, description, price_minor, currency, gtin, brand, mpn, condition, images, link) = (
+        row
+    )
+    if (
+        type(price_minor) is not int
+        or not 0 <= price_minor <= MAX_MINOR
+        or type(title) is not str
+        or not title
+        or type(description) is not str
+        or type(currency) is not str
+        or currency not in CURRENCIES
+        or type(group_key) not in _OPTIONAL_TEXT
+        or type(gtin) not in _OPTIONAL_TEXT
+        or type(brand) not in _OPTIONAL_TEXT
+        or type(mpn) not in _OPTIONAL_TEXT
+        or type(link) not in _OPTIONAL_TEXT
+    ):
         return None
     if condition is None or condition == "":
         condition = "new"
@@ -1025,8 +1147,13 @@ def _plain_product(row: tuple[Any, ...], stock: dict[str, int] | None,
         return None
     if images is None or images == "" or images == "[]":
         urls: tuple[str, ...] = ()
-    elif (type(images) is str and images.startswith('["') and images.endswith('"]')
-          and "\\" not in images and images.count('"') == 2):
+    elif (
+        type(images) is str
+        and images.startswith('["')
+        and images.endswith('"]')
+        and "\\" not in images
+        and images.count('"') == 2
+    ):
         urls = (images[2:-2],)  # one URL, nothing escaped: what JSON would give
     elif type(images) is str and images.startswith("["):
         try:
@@ -1059,10 +1186,12 @@ def _plain_product(row: tuple[Any, ...], stock: dict[str, int] | None,
     )
 
 
-def _product(row: tuple[Any, ...], stock: Mapping[str, int],
-             overrides: Sequence[tuple[Any, ...]], name: str) -> Product:
-    (sku, group_key, title, description, price_minor, currency, gtin, brand, mpn, condition,
-     images, link) = row
+def _product(
+    row: tuple[Any, ...], stock: Mapping[str, int], overrides: Sequence[tuple[Any, ...]], name: str
+) -> Product:
+    (sku, group_key, title, description, price_minor, currency, gtin, brand, mpn, condition, images, link) = (
+        row
+    )
 
     def fail(column: str, message: str) -> CatalogError:
         return CatalogError(f"SKU {sku!r}: {message}", file=name, field=column)
@@ -1076,8 +1205,11 @@ def _product(row: tuple[Any, ...], stock: Mapping[str, int],
 
     def minor(value: Any, column: str, cur: str) -> Money:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise fail(column, f"{column.split('.')[1]} {value!r} is not an integer number of "
-                       f"minor units (e.g. 1999 for 19.99 {cur})")
+            raise fail(
+                column,
+                f"{column.split('.')[1]} {value!r} is not an integer number of "
+                f"minor units (e.g. 1999 for 19.99 {cur})",
+            )
         if not 0 <= value <= MAX_MINOR:
             raise fail(column, f"{column.split('.')[1]} {value} is out of range")
         return Money(value, cur)
@@ -1089,8 +1221,7 @@ def _product(row: tuple[Any, ...], stock: Mapping[str, int],
         raise fail("products.title", f"title {title!r} is empty or not text")
     cond = condition if condition not in (None, "") else "new"
     if cond not in CONDITIONS:
-        raise fail("products.condition",
-                   f"condition {cond!r} is not one of {', '.join(CONDITIONS)}")
+        raise fail("products.condition", f"condition {cond!r} is not one of {', '.join(CONDITIONS)}")
     urls: tuple[str, ...] = ()
     if images not in (None, ""):
         try:
@@ -1106,8 +1237,9 @@ def _product(row: tuple[Any, ...], stock: Mapping[str, int],
         if not isinstance(channel, str) or not channel:
             raise fail("overrides.channel", f"override with channel {channel!r}")
         if enabled not in (None, 0, 1) or isinstance(enabled, float):
-            raise fail("overrides.enabled",
-                       f"override for {channel!r}: enabled {enabled!r} is not 0, 1 or NULL")
+            raise fail(
+                "overrides.enabled", f"override for {channel!r}: enabled {enabled!r} is not 0, 1 or NULL"
+            )
         ov = Override(
             title=text(o_title, "overrides.title"),
             description=text(o_desc, "overrides.description"),
@@ -1121,8 +1253,9 @@ def _product(row: tuple[Any, ...], stock: Mapping[str, int],
         sku=sku,
         title=title,
         price=price,
-        description=(description if isinstance(description, str)
-                     else text(description, "products.description") or ""),
+        description=(
+            description if isinstance(description, str) else text(description, "products.description") or ""
+        ),
         group_key=text(group_key, "products.group_key"),
         stock=frozen(stock),
         gtin=text(gtin, "products.gtin"),
@@ -1141,29 +1274,43 @@ def _product(row: tuple[Any, ...], stock: Mapping[str, int],
 
 def _export_header(db: sqlite_utils.Database) -> tuple[list[str], list[str], list[str]]:
     locations = sorted(
-        r[0] for r in db.execute(
+        r[0]
+        for r in db.execute(
             "SELECT DISTINCT location FROM stock WHERE sku IN (SELECT sku FROM products)"
-        ).fetchall() if isinstance(r[0], str) and r[0]
+        ).fetchall()
+        if isinstance(r[0], str) and r[0]
     )
     channels = sorted(
-        r[0] for r in db.execute(
+        r[0]
+        for r in db.execute(
             "SELECT DISTINCT channel FROM overrides WHERE sku IN (SELECT sku FROM products) AND "
             "(NULLIF(title, '') IS NOT NULL OR NULLIF(description, '') IS NOT NULL "
             "OR price_minor IS NOT NULL OR enabled IS NOT NULL)"
-        ).fetchall() if isinstance(r[0], str) and r[0]
+        ).fetchall()
+        if isinstance(r[0], str) and r[0]
     )
     others = [loc for loc in locations if loc != DEFAULT_LOCATION]
-    header = [*_PRODUCT_CSV, "quantity", *(f"quantity@{loc}" for loc in others), *_DETAIL_CSV,
-              *(f"{ch}:{f}" for ch in channels for f in _OVERRIDE_FIELDS)]
+    header = [
+        *_PRODUCT_CSV,
+        "quantity",
+        *(f"quantity@{loc}" for loc in others),
+        *_DETAIL_CSV,
+        *(f"{ch}:{f}" for ch in channels for f in _OVERRIDE_FIELDS),
+    ]
     return header, [DEFAULT_LOCATION, *others], channels
 
 
 def _export_row(p: Product, locations: Sequence[str], channels: Sequence[str]) -> list[str]:
-    cells = [p.sku, p.group_key or "", p.title, p.description, p.price.to_str(),
-             p.price.currency]
+    cells = [p.sku, p.group_key or "", p.title, p.description, p.price.to_str(), p.price.currency]
     cells += [str(p.stock[loc]) if loc in p.stock else "" for loc in locations]
-    cells += [p.gtin or "", p.brand or "", p.mpn or "", p.condition,
-              _IMAGE_SEPARATOR.join(p.images), p.link or ""]
+    cells += [
+        p.gtin or "",
+        p.brand or "",
+        p.mpn or "",
+        p.condition,
+        _IMAGE_SEPARATOR.join(p.images),
+        p.link or "",
+    ]
     for ch in channels:
         ov = p.overrides.get(ch, Override())
         cells += [
@@ -1186,11 +1333,9 @@ def export_csv(db: sqlite_utils.Database, out: Path | TextIO) -> int:
     if isinstance(out, (str, os.PathLike)):
         target = Path(out)
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                       dir=str(target.parent))
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
         except OSError as exc:
-            raise CatalogError(f"cannot write the file: {exc.strerror or exc}",
-                               file=str(target)) from None
+            raise CatalogError(f"cannot write the file: {exc.strerror or exc}", file=str(target)) from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 count = _write_csv(db, fh)
@@ -1199,8 +1344,9 @@ def export_csv(db: sqlite_utils.Database, out: Path | TextIO) -> int:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             if isinstance(exc, OSError):
-                raise CatalogError(f"cannot write the file: {exc.strerror or exc}",
-                                   file=str(target)) from None
+                raise CatalogError(
+                    f"cannot write the file: {exc.strerror or exc}", file=str(target)
+                ) from None
             raise
         return count
     return _write_csv(db, out)
@@ -1221,8 +1367,7 @@ def _write_csv(db: sqlite_utils.Database, fh: TextIO) -> int:
 # sales
 
 
-def decrement_stock(conn: sqlite3.Connection, schema: str, sku: str, location: str,
-                    units: int) -> None:
+def decrement_stock(conn: sqlite3.Connection, schema: str, sku: str, location: str, units: int) -> None:
     """Take ``units`` sold out of ``schema.stock`` for ``(sku, location)``, relatively.
 
     ``schema`` is the name the catalog is ATTACHed as (``"catalog"``) or ``"main"``. Runs inside
@@ -1237,5 +1382,4 @@ def decrement_stock(conn: sqlite3.Connection, schema: str, sku: str, location: s
     sql = DECREMENT_STOCK_SQL.replace("catalog.stock", f'"{schema}".stock', 1)
     cur = conn.execute(sql, (units, sku, location))
     if cur.rowcount == 0:
-        raise CatalogError(f"no stock row for SKU {sku!r} at location {location!r}",
-                           field="stock.quantity")
+        raise CatalogError(f"no stock row for SKU {sku!r} at location {location!r}", field="stock.quantity")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,9 +31,14 @@ failed (auth, unreachable after retries); 4 changes pending (plan --detailed-exi
 run holds the lock.
 """
 
-app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False,
-                  context_settings={"help_option_names": ["-h", "--help"]},
-                  pretty_exceptions_enable=False, rich_markup_mode=None)
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
 
 
 class Globals:
@@ -47,7 +52,7 @@ class Globals:
         self._err: Console | None = None
 
     @property
-    def out(self) -> "Console":
+    def out(self) -> Console:
         if self._out is None:
             from rich.console import Console
 
@@ -55,7 +60,7 @@ class Globals:
         return self._out
 
     @property
-    def err(self) -> "Console":
+    def err(self) -> Console:
         if self._err is None:
             from rich.console import Console
 
@@ -75,17 +80,29 @@ G = Globals()
 
 @app.callback()
 def main_options(
-    config: Annotated[Path, typer.Option("--config", "-c", envvar="OMNISYNC_CONFIG",
-                                         help="Channel config (TOML).")] = Path("channels.toml"),
-    catalog: Annotated[Optional[Path], typer.Option(
-        "--catalog", envvar="OMNISYNC_CATALOG",
-        help="Catalog SQLite file [default: the config's `catalog`, else ./catalog.db].")] = None,
-    state: Annotated[Optional[Path], typer.Option(
-        "--state", envvar="OMNISYNC_STATE",
-        help="omnisync's state file [default: the config's `state`, else state.db beside it].")] = None,
+    config: Annotated[
+        Path, typer.Option("--config", "-c", envvar="OMNISYNC_CONFIG", help="Channel config (TOML).")
+    ] = Path("channels.toml"),
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            "--catalog",
+            envvar="OMNISYNC_CATALOG",
+            help="Catalog SQLite file [default: the config's `catalog`, else ./catalog.db].",
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            envvar="OMNISYNC_STATE",
+            help="omnisync's state file [default: the config's `state`, else state.db beside it].",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems (for cron).")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v",
-                                          help="Log every API request and count calls.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every API request and count calls.")
+    ] = False,
 ) -> None:
     G.config, G.catalog, G.state, G.quiet, G.verbose = config, catalog, state, quiet, verbose
     G._out = G._err = None
@@ -190,8 +207,8 @@ def export(file: Annotated[str, typer.Argument(help="CSV file to write, or - for
 
 
 # -- plan and push ---------------------------------------------------------------------------
-ChannelOpt = Annotated[Optional[list[str]], typer.Option("--channel", help="Only this channel (repeatable).")]
-SkuOpt = Annotated[Optional[list[str]], typer.Option("--sku", help="Only this SKU (repeatable).")]
+ChannelOpt = Annotated[list[str] | None, typer.Option("--channel", help="Only this channel (repeatable).")]
+SkuOpt = Annotated[list[str] | None, typer.Option("--sku", help="Only this SKU (repeatable).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only problems (for cron).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log every API request and count calls.")]
@@ -229,8 +246,10 @@ def _progress_bars() -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     bars: dict[str, Any] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=G.err, transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=G.err, transient=True
+    ) as progress:
+
         def update(channel: str, done: int, total: int) -> None:
             if channel not in bars:
                 bars[channel] = progress.add_task(f"writing {channel}", total=total)
@@ -258,8 +277,9 @@ def plan(
     channel: ChannelOpt = None,
     sku: SkuOpt = None,
     as_json: JsonOpt = False,
-    detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 4 when there are changes, 0 when none.")] = False,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 4 when there are changes, 0 when none.")
+    ] = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -286,10 +306,12 @@ def push(
     sku: SkuOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; send nothing.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Allow a plan that zeroes many listings.")] = False,
-    max_changes: Annotated[Optional[int], typer.Option(
-        "--max-changes", min=0, help="Refuse a plan with more changes than this.")] = None,
-    retry_failed: Annotated[bool, typer.Option(
-        "--retry-failed", help="Only the SKUs whose last write failed.")] = False,
+    max_changes: Annotated[
+        int | None, typer.Option("--max-changes", min=0, help="Refuse a plan with more changes than this.")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Only the SKUs whose last write failed.")
+    ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -302,8 +324,14 @@ def push(
 
         config = load()
         if dry_run:
-            report = _engine(config).run("push --dry-run", names=channel, skus=sku, apply=False,
-                                         retry_failed=retry_failed, show_plan=_show_plan(as_json))
+            report = _engine(config).run(
+                "push --dry-run",
+                names=channel,
+                skus=sku,
+                apply=False,
+                retry_failed=retry_failed,
+                show_plan=_show_plan(as_json),
+            )
             if as_json:
                 _emit_json(report.to_json())
             raise typer.Exit(report.exit_code)
@@ -311,9 +339,16 @@ def push(
             if lock.previous_pid:
                 G.info(f"took over the lock left by pid {lock.previous_pid} (no longer running)")
             engine = _engine(config, progress=bars)
-            report = engine.run("push", names=channel, skus=sku, apply=True,
-                                max_changes=max_changes, yes=yes, retry_failed=retry_failed,
-                                show_plan=_show_plan(as_json))
+            report = engine.run(
+                "push",
+                names=channel,
+                skus=sku,
+                apply=True,
+                max_changes=max_changes,
+                yes=yes,
+                retry_failed=retry_failed,
+                show_plan=_show_plan(as_json),
+            )
         if as_json:
             _emit_json(report.to_json())
         elif not (G.quiet and report.exit_code == 0):
@@ -347,19 +382,29 @@ def status(as_json: JsonOpt = False) -> None:
                 st.close()
         if as_json:
             by = {r["channel"]: r for r in rows}
-            _emit_json([{"channel": n, "last_run": by.get(n, {}).get("finished_at"),
-                         "result": by.get(n, {}).get("status"), "applied": by.get(n, {}).get("applied"),
-                         "failed": by.get(n, {}).get("failed"), "pending": pending.get(n, 0),
-                         "drift": by.get(n, {}).get("drift"), "read": by.get(n, {}).get("read_mode")}
-                        for n in names])
+            _emit_json(
+                [
+                    {
+                        "channel": n,
+                        "last_run": by.get(n, {}).get("finished_at"),
+                        "result": by.get(n, {}).get("status"),
+                        "applied": by.get(n, {}).get("applied"),
+                        "failed": by.get(n, {}).get("failed"),
+                        "pending": pending.get(n, 0),
+                        "drift": by.get(n, {}).get("drift"),
+                        "read": by.get(n, {}).get("read_mode"),
+                    }
+                    for n in names
+                ]
+            )
         else:
             G.out.print(render_status(rows, pending, names))
 
 
 @app.command()
 def history(
-    channel: Annotated[Optional[str], typer.Option("--channel", help="Only this channel.")] = None,
-    sku: Annotated[Optional[str], typer.Option("--sku", help="Only this SKU.")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel.")] = None,
+    sku: Annotated[str | None, typer.Option("--sku", help="Only this SKU.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent N writes.")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
@@ -426,8 +471,11 @@ def channels(
 
 # -- demo ------------------------------------------------------------------------------------
 @app.command()
-def demo(directory: Annotated[Optional[Path], typer.Argument(
-        help="Folder for the demo's files [default: a new temporary folder].")] = None) -> None:
+def demo(
+    directory: Annotated[
+        Path | None, typer.Argument(help="Folder for the demo's files [default: a new temporary folder].")
+    ] = None,
+) -> None:
     """Run the whole push offline: two sandbox channels and a feed, sales, and a second push."""
     with handled():
         from .demo import run_demo
@@ -446,8 +494,10 @@ class Fmt(str, Enum):
 def validate(
     channel: ChannelOpt = None,
     sku: SkuOpt = None,
-    fmt: Annotated[Fmt, typer.Option("--format", help="text, json, github (workflow annotations) "
-                                     "or sarif (SARIF 2.1.0).")] = Fmt.text,
+    fmt: Annotated[
+        Fmt,
+        typer.Option("--format", help="text, json, github (workflow annotations) or sarif (SARIF 2.1.0)."),
+    ] = Fmt.text,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
 ) -> None:
     """Check the catalog against every channel's listing rules, offline (for CI before publish).

@@ -59,14 +59,29 @@ EXAMPLE_FILE = "channels.toml.example"
 # is refused (unless it ends in "_env": those name environment variables). The long words also
 # match glued forms such as "apitoken" or "clientsecret".
 _SECRET_WORDS = (
-    "token", "secret", "password", "passwd", "passphrase", "api_key", "apikey", "key",
-    "private_key", "client_secret", "consumer_secret", "consumer_key", "access_token",
-    "refresh_token", "credential", "credentials", "auth_token", "bearer",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "passphrase",
+    "api_key",
+    "apikey",
+    "key",
+    "private_key",
+    "client_secret",
+    "consumer_secret",
+    "consumer_key",
+    "access_token",
+    "refresh_token",
+    "credential",
+    "credentials",
+    "auth_token",
+    "bearer",
 )
 _GLUED_SECRET_WORDS = ("token", "secret", "password", "passwd", "passphrase", "apikey")
 
 SECRET_HINT = (
-    "secrets are never read from the config file: set {env_key} = \"NAME_OF_ENV_VAR\" and export "
+    'secrets are never read from the config file: set {env_key} = "NAME_OF_ENV_VAR" and export '
     "the secret in that variable"
 )
 
@@ -104,8 +119,7 @@ class ConfigProblems(ConfigError):
         self.details = sorted(problems, key=lambda p: p.line if p.line is not None else 0)
         first = self.details[0]
         rendered = [p.render(file) for p in self.details] if len(self.details) > 1 else []
-        super().__init__(first.message, file=file, line=first.line, field=first.field,
-                         problems=rendered)
+        super().__init__(first.message, file=file, line=first.line, field=first.field, problems=rendered)
 
     def render(self) -> str:
         if len(self.problems) <= 1:
@@ -148,16 +162,21 @@ class KeyLocator:
     enclosing key or table header, and to line 1 for the document itself.
     """
 
-    def __init__(self, explicit: Mapping[KeyPath, int] | None = None,
-                 implicit: Mapping[KeyPath, int] | None = None, *, root_line: int | None = None,
-                 table: KeyPath = ()) -> None:
+    def __init__(
+        self,
+        explicit: Mapping[KeyPath, int] | None = None,
+        implicit: Mapping[KeyPath, int] | None = None,
+        *,
+        root_line: int | None = None,
+        table: KeyPath = (),
+    ) -> None:
         self._explicit = dict(explicit or {})
         self._implicit = dict(implicit or {})
         self._root_line = root_line
         self.table = table  # the table in force at the end of the scanned text
 
     @classmethod
-    def scan(cls, text: str) -> "KeyLocator":
+    def scan(cls, text: str) -> KeyLocator:
         scanner = _Scanner(text)
         scanner.run()
         return cls(scanner.explicit, scanner.implicit, root_line=1, table=scanner.table)
@@ -264,7 +283,7 @@ class _Scanner:
                 if self.i < self.n:
                     if self.s[self.i] == "\n":
                         if not multiline:
-                            return self.s[start:self.i]
+                            return self.s[start : self.i]
                         self.lineno += 1
                     self.i += 1
                 continue
@@ -275,13 +294,13 @@ class _Scanner:
                     while extra < 2 and self.i < self.n and self.s[self.i] == delim[0]:
                         self.i += 1
                         extra += 1
-                return self.s[start:self.i]
+                return self.s[start : self.i]
             if ch == "\n":
                 if not multiline:
-                    return self.s[start:self.i]
+                    return self.s[start : self.i]
                 self.lineno += 1
             self.i += 1
-        return self.s[start:self.i]
+        return self.s[start : self.i]
 
     def keys(self) -> list[str] | None:
         """A dotted key at ``self.i`` (bare or quoted parts), or None if there is none."""
@@ -468,13 +487,23 @@ class Config:
         for name in dict.fromkeys(names):
             cfg = self.channels.get(name)
             if cfg is None:
-                problems.append(Problem(None, None, f"unknown channel {name!r}"
-                                        f"{_did_you_mean(name, self.channels)} "
-                                        f"(configured channels: {configured})"))
+                problems.append(
+                    Problem(
+                        None,
+                        None,
+                        f"unknown channel {name!r}"
+                        f"{_did_you_mean(name, self.channels)} "
+                        f"(configured channels: {configured})",
+                    )
+                )
             elif not cfg.enabled:
-                problems.append(Problem(
-                    self.locator.line(("channels", name, "enabled")), dotted(("channels", name)),
-                    f"channel {name!r} is disabled (enabled = false); set enabled = true to use it"))
+                problems.append(
+                    Problem(
+                        self.locator.line(("channels", name, "enabled")),
+                        dotted(("channels", name)),
+                        f"channel {name!r} is disabled (enabled = false); set enabled = true to use it",
+                    )
+                )
         if problems:
             raise ConfigProblems(str(self.path), problems)
         return [c for n, c in self.channels.items() if n in wanted]
@@ -506,8 +535,11 @@ def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"config file not found; copy {EXAMPLE_FILE} to {path.name} and edit it, "
-                          "or point --config at your file", file=file) from None
+        raise ConfigError(
+            f"config file not found; copy {EXAMPLE_FILE} to {path.name} and edit it, "
+            "or point --config at your file",
+            file=file,
+        ) from None
     except IsADirectoryError:
         raise ConfigError("is a directory, not a config file", file=file) from None
     except OSError as exc:
@@ -519,8 +551,9 @@ def _read_text(path: Path) -> str:
         raise ConfigError("the file is not UTF-8 text", file=file, line=line) from None
 
 
-def _syntax_error(exc: tomllib.TOMLDecodeError, text: str, file: str,
-                  secrets: Sequence[str] = ()) -> ConfigError:
+def _syntax_error(
+    exc: tomllib.TOMLDecodeError, text: str, file: str, secrets: Sequence[str] = ()
+) -> ConfigError:
     error = _syntax_error_unredacted(exc, text, file)
     rendered = str(error)
     if not any(secret in rendered for secret in secrets):
@@ -573,11 +606,11 @@ def _syntax_error_unredacted(exc: tomllib.TOMLDecodeError, text: str, file: str)
     if message == "Cannot overwrite a value" and key:
         first = before.defined(key)
         also = f" (first set on line {first})" if first else ""
-        return ConfigError(f"key {dotted(key)} is set twice{also}", file=file, line=line,
-                           field=dotted(key))
+        return ConfigError(f"key {dotted(key)} is set twice{also}", file=file, line=line, field=dotted(key))
     where = f" (column {column})" if column else " (at the end of the file)"
-    return ConfigError(f"TOML syntax error: {message}{where}", file=file, line=line,
-                       field=dotted(key) if key else None)
+    return ConfigError(
+        f"TOML syntax error: {message}{where}", file=file, line=line, field=dotted(key) if key else None
+    )
 
 
 _ENV_KEY_IN_TEXT = re.compile(r"""[A-Za-z0-9_-]*_env["']?\s*=\s*["']([^"'\n]+)["']""")
@@ -679,8 +712,9 @@ class _Loader:
         return text
 
     def add(self, path: KeyPath, message: str) -> None:
-        self.problems.append(Problem(self.locator.line(path), self.redact(dotted(path)) or None,
-                                     self.redact(message)))
+        self.problems.append(
+            Problem(self.locator.line(path), self.redact(dotted(path)) or None, self.redact(message))
+        )
 
     def load(self, path: Path, doc: dict[str, Any]) -> Config:
         for key in doc:
@@ -689,21 +723,26 @@ class _Loader:
             if looks_like_secret(key):
                 self.add((key,), SECRET_HINT.format(env_key="token_env"))
             else:
-                self.add((key,), f"unknown key {key!r}{_did_you_mean(key, TOP_LEVEL_KEYS)}"
-                                 f" (top-level keys: {', '.join(TOP_LEVEL_KEYS)})")
+                self.add(
+                    (key,),
+                    f"unknown key {key!r}{_did_you_mean(key, TOP_LEVEL_KEYS)}"
+                    f" (top-level keys: {', '.join(TOP_LEVEL_KEYS)})",
+                )
         catalog = self.path_value(doc, "catalog", DEFAULT_CATALOG, path.parent)
         state = self.path_value(doc, "state", DEFAULT_STATE, path.parent)
         keyring_service = doc.get("keyring_service")
-        if keyring_service is not None and (not isinstance(keyring_service, str)
-                                            or not keyring_service.strip()):
-            self.add(("keyring_service",), "should be the keyring service name (a string such as "
-                                           "\"omnisync\")")
+        if keyring_service is not None and (
+            not isinstance(keyring_service, str) or not keyring_service.strip()
+        ):
+            self.add(("keyring_service",), 'should be the keyring service name (a string such as "omnisync")')
             keyring_service = None
         channels: dict[str, ChannelConfig] = {}
         raw = doc.get("channels")
         if raw is None or raw == {}:
-            self.add(("channels",), "no channels configured: add a [channels.NAME] table with a "
-                                    f"type (see {EXAMPLE_FILE})")
+            self.add(
+                ("channels",),
+                f"no channels configured: add a [channels.NAME] table with a type (see {EXAMPLE_FILE})",
+            )
         elif not isinstance(raw, dict):
             self.add(("channels",), "should be tables, one per channel: [channels.NAME]")
         else:
@@ -714,13 +753,19 @@ class _Loader:
         if self.problems:
             raise ConfigProblems(self.file, self.problems)
         assert catalog is not None and state is not None
-        return Config(path=path, catalog=catalog, state=state, channels=channels,
-                      locator=self.locator, keyring_service=keyring_service)
+        return Config(
+            path=path,
+            catalog=catalog,
+            state=state,
+            channels=channels,
+            locator=self.locator,
+            keyring_service=keyring_service,
+        )
 
     def path_value(self, doc: Mapping[str, Any], key: str, default: str, base: Path) -> Path | None:
         value = doc.get(key, default)
         if not isinstance(value, str) or not value.strip() or "\x00" in value:
-            self.add((key,), f"should be a file path (a string such as \"{default}\")")
+            self.add((key,), f'should be a file path (a string such as "{default}")')
             return None
         try:
             p = Path(value).expanduser()
@@ -733,14 +778,17 @@ class _Loader:
         base: KeyPath = ("channels", name)
         known = ", ".join(registry.types())
         if not isinstance(table, dict):
-            self.add(base, f"should be a table: [channels.{dotted((name,))}] with type = \"...\" "
-                           f"(one of: {known})")
+            self.add(
+                base, f'should be a table: [channels.{dotted((name,))}] with type = "..." (one of: {known})'
+            )
             return None
         table = dict(table)
         if "name" in table:
             del table["name"]
-            self.add(base + ("name",), "remove this key: a channel's name is its table key "
-                                       f"([channels.{dotted((name,))}])")
+            self.add(
+                base + ("name",),
+                f"remove this key: a channel's name is its table key ([channels.{dotted((name,))}])",
+            )
         type_name = table.get("type")
         if type_name is None:
             self.add(base, f"missing required key 'type' (one of: {known})")
@@ -749,15 +797,21 @@ class _Loader:
             self.add(base + ("type",), f"should be a string naming a channel type (one of: {known})")
             return None
         if type_name not in registry.REGISTRY:
-            self.add(base + ("type",), f"unknown channel type {type_name!r}"
-                                       f"{_did_you_mean(type_name, registry.REGISTRY)} "
-                                       f"(known types: {known})")
+            self.add(
+                base + ("type",),
+                f"unknown channel type {type_name!r}"
+                f"{_did_you_mean(type_name, registry.REGISTRY)} "
+                f"(known types: {known})",
+            )
             return None
         try:
             adapter = registry.load(type_name)
         except (ImportError, AttributeError) as exc:
-            self.add(base + ("type",), f"channel type {type_name!r} cannot be loaded in this "
-                                       f"installation ({type(exc).__name__}: {exc})")
+            self.add(
+                base + ("type",),
+                f"channel type {type_name!r} cannot be loaded in this "
+                f"installation ({type(exc).__name__}: {exc})",
+            )
             return None
         model = getattr(adapter, "Config", None)
         if not (isinstance(model, type) and issubclass(model, ChannelConfig)):
@@ -774,20 +828,36 @@ class _Loader:
 
         for key, var in cfg.secret_fields().items():
             if not _ENV_NAME.fullmatch(var):
-                self.add(base + (key,), "should be the NAME of an environment variable (letters, "
-                                        "digits and '_'), not the secret itself")
+                self.add(
+                    base + (key,),
+                    "should be the NAME of an environment variable (letters, "
+                    "digits and '_'), not the secret itself",
+                )
         if cfg.currency is not None and cfg.currency not in CURRENCIES:
-            hint = (f"; did you mean {cfg.currency.upper()!r}?" if cfg.currency.upper() in CURRENCIES
-                    else _did_you_mean(cfg.currency, CURRENCIES))
-            self.add(base + ("currency",), f"unknown currency {cfg.currency!r}{hint} "
-                                           "(an ISO 4217 code such as USD)")
+            hint = (
+                f"; did you mean {cfg.currency.upper()!r}?"
+                if cfg.currency.upper() in CURRENCIES
+                else _did_you_mean(cfg.currency, CURRENCIES)
+            )
+            self.add(
+                base + ("currency",),
+                f"unknown currency {cfg.currency!r}{hint} (an ISO 4217 code such as USD)",
+            )
         if cfg.locations and cfg.stock_locations is not None:
-            self.add(base + ("stock_locations",), "set either stock_locations (one stock pool) or "
-                                                  "locations (stock per remote location), not both")
+            self.add(
+                base + ("stock_locations",),
+                "set either stock_locations (one stock pool) or "
+                "locations (stock per remote location), not both",
+            )
         return cfg
 
-    def strip_secrets(self, data: Mapping[str, Any], model: type[BaseModel] | None,
-                      path: KeyPath, channel_model: type[BaseModel]) -> dict[str, Any]:
+    def strip_secrets(
+        self,
+        data: Mapping[str, Any],
+        model: type[BaseModel] | None,
+        path: KeyPath,
+        channel_model: type[BaseModel],
+    ) -> dict[str, Any]:
         """``data`` without keys that look like secrets, each reported (never with its value).
 
         Descends into sub-tables that are models (price, stock...) or unknown; the keys of a
@@ -804,19 +874,21 @@ class _Loader:
             if isinstance(value, dict) and not declared_data:
                 value = self.strip_secrets(value, sub, path + (key,), channel_model)
             elif isinstance(value, list) and not declared_data:
-                value = [self.strip_secrets(v, sub, path + (key, i), channel_model)
-                         if isinstance(v, dict) else v
-                         for i, v in enumerate(value)]
+                value = [
+                    self.strip_secrets(v, sub, path + (key, i), channel_model) if isinstance(v, dict) else v
+                    for i, v in enumerate(value)
+                ]
             clean[key] = value
         return clean
 
-    def pydantic_error(self, base: KeyPath, table: Mapping[str, Any], model: type[BaseModel],
-                       err: Mapping[str, Any]) -> None:
+    def pydantic_error(
+        self, base: KeyPath, table: Mapping[str, Any], model: type[BaseModel], err: Mapping[str, Any]
+    ) -> None:
         loc: tuple[str | int, ...] = tuple(err.get("loc", ()))
         kind = str(err.get("type", ""))
         msg = str(err.get("msg", "invalid value"))
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         if loc[:1] == ("name",):
             self.add(base, f"bad channel name {base[-1]!r}: {msg}")
             return
@@ -841,8 +913,9 @@ class _Loader:
                 if isinstance(seg, int):
                     continue
                 owner = _field_model(owner, seg)
-            candidates = [f for f in (owner.model_fields if owner else {})
-                          if f != "name" or owner is not model]
+            candidates = [
+                f for f in (owner.model_fields if owner else {}) if f != "name" or owner is not model
+            ]
             hint = _did_you_mean(key, candidates)
             if not hint and owner is not None:  # a rule key one table too high: markup_percent
                 nested: dict[str, str] = {}
@@ -859,19 +932,20 @@ class _Loader:
         elif kind == "missing":
             self.add(path, f"missing required key {str(real[-1]) if real else ''!r}")
         elif kind in ("model_type", "model_attributes_type", "dict_type"):
-            self.add(path, "should be a table, e.g. " + (
-                f"[{dotted(path)}]" if path else "[channels.NAME]"))
+            self.add(path, "should be a table, e.g. " + (f"[{dotted(path)}]" if path else "[channels.NAME]"))
         else:
-            got = (_short(self.redact(err["input"]) if isinstance(err["input"], str) else err["input"])
-                   if kind != "value_error" and "input" in err else None)
+            got = (
+                _short(self.redact(err["input"]) if isinstance(err["input"], str) else err["input"])
+                if kind != "value_error" and "input" in err
+                else None
+            )
             self.add(path, f"{msg} (got {got})" if got else msg)
 
 
 # -- secrets ----------------------------------------------------------------------------------
 
 
-def check_secrets(config: Config, env: Mapping[str, str],
-                  channels: Collection[str] | None = None) -> None:
+def check_secrets(config: Config, env: Mapping[str, str], channels: Collection[str] | None = None) -> None:
     """Every ``*_env`` key of the enabled channels (or the named ones) must name a variable that
     is set and not empty. One :class:`ConfigError` lists them all; no value is ever shown."""
     problems: list[Problem] = []
@@ -881,12 +955,19 @@ def check_secrets(config: Config, env: Mapping[str, str],
                 continue
             state = "is empty" if var in env else "is not set"
             key_path = ("channels", cfg.name, key)
-            where = (f" and the keyring (service {config.keyring_service!r}) has no {var}"
-                     if config.keyring_service else "")
-            problems.append(Problem(
-                config.locator.line(key_path), dotted(key_path),
-                f"environment variable {var} {state}{where}: export {var} with the secret before "
-                "running omnisync" + (", or store it in the keyring" if config.keyring_service else "")))
+            where = (
+                f" and the keyring (service {config.keyring_service!r}) has no {var}"
+                if config.keyring_service
+                else ""
+            )
+            problems.append(
+                Problem(
+                    config.locator.line(key_path),
+                    dotted(key_path),
+                    f"environment variable {var} {state}{where}: export {var} with the secret before "
+                    "running omnisync" + (", or store it in the keyring" if config.keyring_service else ""),
+                )
+            )
     if problems:
         raise ConfigProblems(str(config.path), problems)
 
@@ -899,8 +980,15 @@ def secret_env(config: Config, env: Mapping[str, str]) -> dict[str, str]:
     service = config.keyring_service
     if not service:
         return out
-    wanted = sorted({var for cfg in config.channels.values() if cfg.enabled
-                     for var in cfg.secret_fields().values() if not out.get(var, "").strip()})
+    wanted = sorted(
+        {
+            var
+            for cfg in config.channels.values()
+            if cfg.enabled
+            for var in cfg.secret_fields().values()
+            if not out.get(var, "").strip()
+        }
+    )
     if not wanted:
         return out
     line = config.locator.line(("keyring_service",))
@@ -908,15 +996,23 @@ def secret_env(config: Config, env: Mapping[str, str]) -> dict[str, str]:
         import keyring
         from keyring.errors import KeyringError
     except ImportError:
-        raise ConfigError("keyring_service is set but the keyring package is not installed: "
-                          "pip install 'omnisync[keyring]'", file=str(config.path), line=line,
-                          field="keyring_service") from None
+        raise ConfigError(
+            "keyring_service is set but the keyring package is not installed: "
+            "pip install 'omnisync[keyring]'",
+            file=str(config.path),
+            line=line,
+            field="keyring_service",
+        ) from None
     for var in wanted:
         try:
             value = keyring.get_password(service, var)
         except KeyringError as exc:
-            raise ConfigError(f"the OS keyring could not be read for {var} ({type(exc).__name__})",
-                              file=str(config.path), line=line, field="keyring_service") from None
+            raise ConfigError(
+                f"the OS keyring could not be read for {var} ({type(exc).__name__})",
+                file=str(config.path),
+                line=line,
+                field="keyring_service",
+            ) from None
         if value:
             out[var] = value
     return out
@@ -939,7 +1035,10 @@ def insecure_permissions_warning(path: Path, config: Config) -> str | None:
     names = sorted({var for cfg in config.channels.values() for var in cfg.secret_fields().values()})
     if not names:
         return None
-    who = " and ".join(w for w, bit in (("its group", stat.S_IRGRP), ("other users", stat.S_IROTH))
-                       if mode & bit)
-    return (f"{path} is readable by {who} ({stat.filemode(mode)}) and names secret variables "
-            f"({', '.join(names)}); keep secrets out of it and run: chmod 600 {path}")
+    who = " and ".join(
+        w for w, bit in (("its group", stat.S_IRGRP), ("other users", stat.S_IROTH)) if mode & bit
+    )
+    return (
+        f"{path} is readable by {who} ({stat.filemode(mode)}) and names secret variables "
+        f"({', '.join(names)}); keep secrets out of it and run: chmod 600 {path}"
+    )

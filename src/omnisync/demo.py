@@ -49,8 +49,10 @@ SOLD = (("TEE-BLK-M", 3), ("MUG-WHT", 2))
 
 
 def demo_csv() -> str:
-    rows = ["sku,group_key,title,description,price,currency,quantity@warehouse,quantity@store,"
-            "brand,condition,gtin,images,market:title"]
+    rows = [
+        "sku,group_key,title,description,price,currency,quantity@warehouse,quantity@store,"
+        "brand,condition,gtin,images,market:title"
+    ]
     n = 0
 
     def gtin(i: int) -> str:
@@ -61,27 +63,37 @@ def demo_csv() -> str:
     for colour, cname in (("BLK", "Black"), ("WHT", "White"), ("RED", "Red")):
         for size in ("S", "M", "L", "XL"):
             n += 1
-            rows.append(f"TEE-{colour}-{size},TEE,Organic cotton tee - {cname} {size},"
-                        f"\"Soft, heavyweight organic cotton.\",19.99,USD,{6 + n % 5},{n % 3},"
-                        f"Omni Apparel,new,{gtin(n)},https://demo-shop.example/img/tee-{colour.lower()}.jpg,")
+            rows.append(
+                f"TEE-{colour}-{size},TEE,Organic cotton tee - {cname} {size},"
+                f'"Soft, heavyweight organic cotton.",19.99,USD,{6 + n % 5},{n % 3},'
+                f"Omni Apparel,new,{gtin(n)},https://demo-shop.example/img/tee-{colour.lower()}.jpg,"
+            )
     for colour, cname in (("WHT", "White"), ("BLU", "Blue"), ("GRN", "Green")):
         n += 1
-        rows.append(f"MUG-{colour},MUG,Stoneware mug - {cname},Holds 350 ml.,12.50,USD,{4 + n % 4},2,"
-                    f"Omni Home,new,{gtin(n)},https://demo-shop.example/img/mug-{colour.lower()}.jpg,")
+        rows.append(
+            f"MUG-{colour},MUG,Stoneware mug - {cname},Holds 350 ml.,12.50,USD,{4 + n % 4},2,"
+            f"Omni Home,new,{gtin(n)},https://demo-shop.example/img/mug-{colour.lower()}.jpg,"
+        )
     for size, price in (("A4", "9.00"), ("A3", "14.00"), ("A2", "24.00"), ("A1", "39.00")):
         for paper, pname in (("MATT", "matt"), ("GLOS", "gloss")):
             n += 1
-            rows.append(f"POSTER-{size}-{paper},POSTER,Mountain poster {size} {pname},"
-                        f"Printed on 200 gsm paper.,{price},USD,{n % 7},0,Omni Prints,new,{gtin(n)},"
-                        f"https://demo-shop.example/img/poster.jpg,")
-    rows.append("GIFT-CARD-25,,Gift card 25,Delivered by e-mail.,25.00,USD,100,0,Omni,new,,"
-                "https://demo-shop.example/img/gift.jpg,Omni gift card (25 USD)")
-    rows.append("SOCKS-3PK,,Three pairs of wool socks,Merino blend.,15.00,USD,0,0,Omni Apparel,"
-                "new,,https://demo-shop.example/img/socks.jpg,")
+            rows.append(
+                f"POSTER-{size}-{paper},POSTER,Mountain poster {size} {pname},"
+                f"Printed on 200 gsm paper.,{price},USD,{n % 7},0,Omni Prints,new,{gtin(n)},"
+                f"https://demo-shop.example/img/poster.jpg,"
+            )
+    rows.append(
+        "GIFT-CARD-25,,Gift card 25,Delivered by e-mail.,25.00,USD,100,0,Omni,new,,"
+        "https://demo-shop.example/img/gift.jpg,Omni gift card (25 USD)"
+    )
+    rows.append(
+        "SOCKS-3PK,,Three pairs of wool socks,Merino blend.,15.00,USD,0,0,Omni Apparel,"
+        "new,,https://demo-shop.example/img/socks.jpg,"
+    )
     return "\n".join(rows) + "\n"
 
 
-def run_demo(directory: Path | None, *, out: "Console", err: "Console") -> int:
+def run_demo(directory: Path | None, *, out: Console, err: Console) -> int:
     from .catalog import import_csv, init_catalog, open_catalog, read_products
     from .channels.sandbox import connect, sell
     from .config import load_config
@@ -91,8 +103,7 @@ def run_demo(directory: Path | None, *, out: "Console", err: "Console") -> int:
 
     folder = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="omnisync-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("catalog.db", "state.db", "webshop.db", "market.db", "google-products.tsv",
-                 "state.db.lock"):
+    for name in ("catalog.db", "state.db", "webshop.db", "market.db", "google-products.tsv", "state.db.lock"):
         (folder / name).unlink(missing_ok=True)
     (folder / "channels.toml").write_text(CONFIG)
     (folder / "catalog.csv").write_text(demo_csv())
@@ -138,17 +149,23 @@ def run_demo(directory: Path | None, *, out: "Console", err: "Console") -> int:
     after = {sku: stock_of(sku) for sku, _ in SOLD}
 
     out.rule("4. Where the sold units went")
-    out.print(f"{'SKU':<12} {'sold':>4}  {'catalog':>13}  {'webshop':>13}  {'market (buffer 1)':>17}",
-              markup=False)
+    out.print(
+        f"{'SKU':<12} {'sold':>4}  {'catalog':>13}  {'webshop':>13}  {'market (buffer 1)':>17}", markup=False
+    )
     for sku, units in SOLD:
         b, a = before[sku], after[sku]
-        out.print(f"{sku:<12} {units:>4}  {b[0]:>5} -> {a[0]:<5}  {b[1]:>5} -> {a[1]:<5}  "
-                  f"{b[2]:>7} -> {a[2]:<7}", markup=False)
+        out.print(
+            f"{sku:<12} {units:>4}  {b[0]:>5} -> {a[0]:<5}  {b[1]:>5} -> {a[1]:<5}  {b[2]:>7} -> {a[2]:<7}",
+            markup=False,
+        )
 
     code = push("5. Third push: nothing left to do")
     if code:
         return code
     out.print("")
-    out.print(f"Files are in {folder}: catalog.db (open it with any SQLite tool), channels.toml, "
-              "state.db, the sandboxes and google-products.tsv.", markup=False)
+    out.print(
+        f"Files are in {folder}: catalog.db (open it with any SQLite tool), channels.toml, "
+        "state.db, the sandboxes and google-products.tsv.",
+        markup=False,
+    )
     return 0

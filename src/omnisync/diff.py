@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
 from .channels.base import Capabilities
 from .models import (
@@ -43,7 +43,7 @@ BaseKey = tuple[str, str]  # (sku, field key)
 
 # The stock values of one listing, kept small: the quantity itself for the usual single-pool
 # listing, else ((field key, quantity), ...) sorted by key (() when it reports no stock).
-StockValues = Union[int, tuple[tuple[str, int], ...]]
+StockValues = int | tuple[tuple[str, int], ...]
 
 _PLAIN_KEYS = frozenset(FIELD_KINDS)
 
@@ -61,8 +61,7 @@ def stock_values(values: Mapping[str, Value]) -> StockValues:
         if type(q) is int:
             return q
         return ()
-    return tuple(sorted((k, v) for k, v in values.items()
-                        if type(v) is int and field_kind(k) == QUANTITY))
+    return tuple(sorted((k, v) for k, v in values.items() if type(v) is int and field_kind(k) == QUANTITY))
 
 
 def stock_items(st: StockValues) -> tuple[tuple[str, int], ...]:
@@ -88,15 +87,16 @@ class Bases(Mapping[BaseKey, Value]):
     Plain mappings work as well everywhere a ``Bases`` is taken (:meth:`of` converts them).
     """
 
-    __slots__ = ("stock", "other")
+    __slots__ = ("other", "stock")
 
-    def __init__(self, stock: dict[str, StockValues] | None = None,
-                 other: dict[BaseKey, Value] | None = None) -> None:
+    def __init__(
+        self, stock: dict[str, StockValues] | None = None, other: dict[BaseKey, Value] | None = None
+    ) -> None:
         self.stock: dict[str, StockValues] = stock if stock is not None else {}
         self.other: dict[BaseKey, Value] = other if other is not None else {}
 
     @classmethod
-    def of(cls, mapping: Mapping[BaseKey, Value] | None) -> "Bases":
+    def of(cls, mapping: Mapping[BaseKey, Value] | None) -> Bases:
         if isinstance(mapping, Bases):
             return mapping
         out = cls()
@@ -151,8 +151,13 @@ class Observed(Mapping[str, RemoteListing]):
     ``keep``: SKUs kept whole whatever they hold (writes being reconciled).
     """
 
-    def __init__(self, catalog: Mapping[str, Product] | None = None,
-                 rules: ChannelRules | None = None, *, keep: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        catalog: Mapping[str, Product] | None = None,
+        rules: ChannelRules | None = None,
+        *,
+        keep: Collection[str] = (),
+    ) -> None:
         self.catalog = catalog
         self.rules = rules
         # SKU -> the whole listing, or its stock values (equal to the catalog's wish, or a SKU
@@ -164,7 +169,7 @@ class Observed(Mapping[str, RemoteListing]):
         self._name = rules.name if rules is not None else ""
 
     @classmethod
-    def of(cls, mapping: Mapping[str, RemoteListing]) -> "Observed":
+    def of(cls, mapping: Mapping[str, RemoteListing]) -> Observed:
         """Every listing whole (a plain mapping, as tests build them)."""
         if isinstance(mapping, Observed):
             return mapping
@@ -188,15 +193,17 @@ class Observed(Mapping[str, RemoteListing]):
         # keyed by the catalog's own SKU string: one string per SKU however many channels
         sku = product.sku
         have = r.values
-        if d.plain and len(have) == 4 and not (product.overrides
-                                               and self._name in product.overrides):
+        if d.plain and len(have) == 4 and not (product.overrides and self._name in product.overrides):
             # the usual listing, compared field by field without building the wanted values
             q = sum(product.stock.values())
             if q < 0:
                 q = 0
-            if (have.get(QUANTITY, _ABSENT) == q and have.get(TITLE, _ABSENT) == product.title
-                    and have.get(PRICE, _ABSENT) == d.price(product.price)
-                    and have.get(DESCRIPTION, _ABSENT) == product.description):
+            if (
+                have.get(QUANTITY, _ABSENT) == q
+                and have.get(TITLE, _ABSENT) == product.title
+                and have.get(PRICE, _ABSENT) == d.price(product.price)
+                and have.get(DESCRIPTION, _ABSENT) == product.description
+            ):
                 self.entries[sku] = q
                 return
         want = d.values(product)
@@ -228,8 +235,7 @@ class Observed(Mapping[str, RemoteListing]):
         for r in listings:
             product = product_of(r.sku)
             have = r.values
-            if product is None or len(have) != 4 or (product.overrides
-                                                     and name in product.overrides):
+            if product is None or len(have) != 4 or (product.overrides and name in product.overrides):
                 add(r)
                 continue
             q = sum(product.stock.values())
@@ -238,11 +244,20 @@ class Observed(Mapping[str, RemoteListing]):
             price = product.price if plain_price else price_of(product.price)
             hp = have.get(PRICE, absent)
             # Money's own equality, without its call: the same class, minor units and currency
-            if (have.get(QUANTITY, absent) == q and have.get(TITLE, absent) == product.title
-                    and (hp is price or (type(hp) is Money and type(price) is Money
-                                         and hp.minor == price.minor
-                                         and hp.currency == price.currency))
-                    and have.get(DESCRIPTION, absent) == product.description):
+            if (
+                have.get(QUANTITY, absent) == q
+                and have.get(TITLE, absent) == product.title
+                and (
+                    hp is price
+                    or (
+                        type(hp) is Money
+                        and type(price) is Money
+                        and hp.minor == price.minor
+                        and hp.currency == price.currency
+                    )
+                )
+                and have.get(DESCRIPTION, absent) == product.description
+            ):
                 entries[product.sku] = q
             else:
                 add(r)
@@ -369,9 +384,7 @@ class Plan:
                 {
                     "channel": ch.channel,
                     "error": ch.error,
-                    "changes": [
-                        {**c.to_json(), "create": w.create} for w in ch.writes for c in w.changes
-                    ],
+                    "changes": [{**c.to_json(), "create": w.create} for w in ch.writes for c in w.changes],
                     "unchanged": ch.unchanged,
                     "missing": list(ch.missing),
                     "unknown": list(ch.unknown),
@@ -393,8 +406,9 @@ class Plan:
         return json.dumps(self.to_json(), indent=2, sort_keys=False)
 
 
-def detect_sales(products: Mapping[str, Product], channels: Sequence[ChannelInput]) -> tuple[
-        tuple[Sale, ...], dict[str, Product]]:
+def detect_sales(
+    products: Mapping[str, Product], channels: Sequence[ChannelInput]
+) -> tuple[tuple[Sale, ...], dict[str, Product]]:
     """Sales seen on every channel, and the products with those units taken out of stock.
 
     Units are taken from the catalog locations that feed the channel's stock field, in the
@@ -466,8 +480,12 @@ def plan_channel(products: Iterable[Product], ch: ChannelInput) -> ChannelPlan:
     return _plan_channel(ordered, {p.sku: p for p in ordered}, ch)
 
 
-def _plan_channel(products: Sequence[Product], by_sku: Mapping[str, Product],
-                  ch: ChannelInput, moved: Collection[str] | None = None) -> ChannelPlan:
+def _plan_channel(
+    products: Sequence[Product],
+    by_sku: Mapping[str, Product],
+    ch: ChannelInput,
+    moved: Collection[str] | None = None,
+) -> ChannelPlan:
     """``moved``, when known: the SKUs whose product in ``by_sku`` is not the very one in the
     catalog ``ch.observed`` was built over (every other SKU's is)."""
     if ch.observed is None:
@@ -500,8 +518,9 @@ def _plan_channel(products: Sequence[Product], by_sku: Mapping[str, Product],
     for product in products:
         sku = product.sku
         if currency and product.price.currency != currency:
-            invalid.append((sku, f"catalog price is in {product.price.currency}, channel sells in "
-                                 f"{currency}"))
+            invalid.append(
+                (sku, f"catalog price is in {product.price.currency}, channel sells in {currency}")
+            )
             continue
         entry = entries.get(sku)
         if type(entry) is RemoteListing:
@@ -525,8 +544,9 @@ def _plan_channel(products: Sequence[Product], by_sku: Mapping[str, Product],
                     continue
                 if caps.create:
                     changes = tuple(Change(name, sku, k, None, v) for k, v in new.items())
-                    writes.append(PlannedWrite(name, sku, changes, d.listing(product, new), None,
-                                               create=True))
+                    writes.append(
+                        PlannedWrite(name, sku, changes, d.listing(product, new), None, create=True)
+                    )
                 else:
                     missing.append(sku)
                 continue
@@ -548,8 +568,11 @@ def _plan_channel(products: Sequence[Product], by_sku: Mapping[str, Product],
                 if value == 0 and isinstance(old, int) and old > 0:
                     zeroes += 1
         if changes_l:
-            writes.append(PlannedWrite(name, sku, tuple(changes_l), d.listing(product, new), remote,
-                                       expected=frozen(expected)))
+            writes.append(
+                PlannedWrite(
+                    name, sku, tuple(changes_l), d.listing(product, new), remote, expected=frozen(expected)
+                )
+            )
         else:
             unchanged += 1
     unknown = tuple(sorted(entries.keys() - by_sku.keys()))
@@ -565,8 +588,7 @@ def _plan_channel(products: Sequence[Product], by_sku: Mapping[str, Product],
     )
 
 
-def plan(products: Iterable[Product] | Mapping[str, Product],
-         channels: Sequence[ChannelInput]) -> Plan:
+def plan(products: Iterable[Product] | Mapping[str, Product], channels: Sequence[ChannelInput]) -> Plan:
     """The whole plan: sales first (three-way stock), then each channel's writes.
 
     ``products`` may be a mapping SKU -> product; a channel observed through :class:`Observed`
@@ -578,18 +600,24 @@ def plan(products: Iterable[Product] | Mapping[str, Product],
     else:
         by_sku = {p.sku: p for p in products}
     for ch in channels:
-        if isinstance(ch.observed, Observed) and ch.observed.catalog is not None \
-                and ch.observed.catalog is not by_sku:
+        if (
+            isinstance(ch.observed, Observed)
+            and ch.observed.catalog is not None
+            and ch.observed.catalog is not by_sku
+        ):
             raise ValueError(f"{ch.name}: observed over another catalog than the plan's")
     sales, after = detect_sales(by_sku, channels)
     # in catalog order, for the channels that visit every SKU (the others visit only the few
     # SKUs not found equal while reading, and sort those themselves)
-    visit_all = any(ch.observed is not None and not (
-        isinstance(ch.observed, Observed) and ch.observed.catalog is not None
-        and not ch.rules.currency) for ch in channels)
+    visit_all = any(
+        ch.observed is not None
+        and not (
+            isinstance(ch.observed, Observed) and ch.observed.catalog is not None and not ch.rules.currency
+        )
+        for ch in channels
+    )
     ordered = [after[s] for s in sorted(after)] if visit_all else []
     # detect_sales replaced exactly the products its sales took units from; every other SKU of
     # ``after`` is the catalog's own product (and there are no others)
     moved = {s.sku for s in sales}
-    return Plan(tuple(_plan_channel(ordered, after, ch, moved) for ch in channels), sales,
-                catalog=after)
+    return Plan(tuple(_plan_channel(ordered, after, ch, moved) for ch in channels), sales, catalog=after)

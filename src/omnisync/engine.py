@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,8 +104,14 @@ class RunReport:
                     "pending": r.count("pending"),
                     "reconciled": r.reconciled,
                     "results": [
-                        {"sku": o.sku, "field": o.field, "old": value_to_json(o.old),
-                         "new": value_to_json(o.new), "status": o.status, "error": o.error}
+                        {
+                            "sku": o.sku,
+                            "field": o.field,
+                            "old": value_to_json(o.old),
+                            "new": value_to_json(o.new),
+                            "status": o.status,
+                            "error": o.error,
+                        }
                         for o in r.outcomes
                     ],
                 }
@@ -137,7 +143,8 @@ class Observation:
     def input(self) -> ChannelInput:
         return ChannelInput(
             name=self.cfg.name,
-            rules=self.observed.rules if self.observed is not None and self.observed.rules is not None
+            rules=self.observed.rules
+            if self.observed is not None and self.observed.rules is not None
             else self.cfg.rules(self.channel.capabilities),
             capabilities=self.channel.capabilities,
             observed=self.observed,
@@ -146,8 +153,9 @@ class Observation:
         )
 
 
-def reconcile(entries: Sequence[JournalEntry], observed: Mapping[str, RemoteListing],
-              applied_keys: set[str] | None) -> list[tuple[JournalEntry, bool, str, Value | None]]:
+def reconcile(
+    entries: Sequence[JournalEntry], observed: Mapping[str, RemoteListing], applied_keys: set[str] | None
+) -> list[tuple[JournalEntry, bool, str, Value | None]]:
     """Decide, for writes journalled but never settled, whether they took effect.
 
     With the channel's idempotency record the answer is exact. Without it, the value the channel
@@ -187,9 +195,17 @@ def reconcile(entries: Sequence[JournalEntry], observed: Mapping[str, RemoteList
 class Engine:
     """Wires config, catalog, state and channels for one command."""
 
-    def __init__(self, config: Any, *, env: Mapping[str, str], log: Callable[[str], None],
-                 transport: Any = None, verbose: bool = False, sleep: Any = None,
-                 progress: Callable[[str, int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: Any,
+        *,
+        env: Mapping[str, str],
+        log: Callable[[str], None],
+        transport: Any = None,
+        verbose: bool = False,
+        sleep: Any = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
         self.config = config
         self.progress = progress  # (channel, writes done, writes planned), after every batch
         self.env = env
@@ -213,14 +229,22 @@ class Engine:
             try:
                 cls = registry.load(cfg.type)
             except KeyError:
-                raise ConfigError(f"unknown channel type {cfg.type!r}",
-                                  file=str(self.config.path), field=f"channels.{cfg.name}.type") from None
+                raise ConfigError(
+                    f"unknown channel type {cfg.type!r}",
+                    file=str(self.config.path),
+                    field=f"channels.{cfg.name}.type",
+                ) from None
             out[cfg.name] = cls.from_config(cfg, self.ctx)
         return out
 
-    def observe(self, chans: Mapping[str, BaseChannel], cfgs: Mapping[str, ChannelConfig],
-                state: State | None, skus: Collection[str] | None,
-                products: Mapping[str, Product] | None = None) -> dict[str, Observation]:
+    def observe(
+        self,
+        chans: Mapping[str, BaseChannel],
+        cfgs: Mapping[str, ChannelConfig],
+        state: State | None,
+        skus: Collection[str] | None,
+        products: Mapping[str, Product] | None = None,
+    ) -> dict[str, Observation]:
         """Read every channel concurrently and reconcile its interrupted writes (in memory).
 
         Each listing is folded into a compact :class:`diff.Observed` as it arrives (over
@@ -236,8 +260,7 @@ class Engine:
             started = self.ctx.clock()
             try:
                 intents = state.open_intents(name) if state is not None else []
-                observed = Observed(products, cfg.rules(ch.capabilities),
-                                    keep={e.sku for e in intents})
+                observed = Observed(products, cfg.rules(ch.capabilities), keep={e.sku for e in intents})
                 returned: set[str] | None = None
                 if mode == "incremental":
                     assert state is not None and products is not None
@@ -249,8 +272,9 @@ class Engine:
                             yield r
 
                     observed.update(noted(ch.read(skus=None, since=since)))
-                    unsure = self._assume_unchanged(observed, state.snapshot(name), products,
-                                                    {e.sku for e in intents})
+                    unsure = self._assume_unchanged(
+                        observed, state.snapshot(name), products, {e.sku for e in intents}
+                    )
                     if unsure:
                         observed.update(noted(ch.read(skus=sorted(unsure))))
                 else:
@@ -260,17 +284,34 @@ class Engine:
                     missing = {e.sku for e in intents if e.sku not in observed}
                     if missing and mode != "full":
                         observed.update(ch.read(skus=missing))
-                    applied_keys = (ch.applied({e.key for e in intents})
-                                    if ch.capabilities.idempotency_keys else None)
+                    applied_keys = (
+                        ch.applied({e.key for e in intents}) if ch.capabilities.idempotency_keys else None
+                    )
                     resolutions = reconcile(intents, observed, applied_keys)
                     for e, _ok, _note, base in resolutions:
                         if base is not None:
                             bases.set(e.sku, e.field, base)
-                return Observation(ch, cfg, observed, bases, resolutions=resolutions, read=mode,
-                                   started=started, returned=returned)
+                return Observation(
+                    ch,
+                    cfg,
+                    observed,
+                    bases,
+                    resolutions=resolutions,
+                    read=mode,
+                    started=started,
+                    returned=returned,
+                )
             except ChannelError as exc:
-                return Observation(ch, cfg, None, bases, error=str(exc), error_kind=exc.kind.value,
-                                   read=mode, started=started)
+                return Observation(
+                    ch,
+                    cfg,
+                    None,
+                    bases,
+                    error=str(exc),
+                    error_kind=exc.kind.value,
+                    read=mode,
+                    started=started,
+                )
 
         names = list(chans)
         if len(names) <= 1:
@@ -279,9 +320,14 @@ class Engine:
             return dict(zip(names, pool.map(one, names)))
 
     # -- incremental reads -------------------------------------------------------------------
-    def _read_mode(self, ch: BaseChannel, cfg: ChannelConfig, state: State | None,
-                   skus: Collection[str] | None,
-                   products: Mapping[str, Product] | None) -> tuple[str, datetime | None]:
+    def _read_mode(
+        self,
+        ch: BaseChannel,
+        cfg: ChannelConfig,
+        state: State | None,
+        skus: Collection[str] | None,
+        products: Mapping[str, Product] | None,
+    ) -> tuple[str, datetime | None]:
         """``("skus", None)`` for a read of chosen SKUs, ``("incremental", since)`` for a channel
         that reads what changed since a time and had a full read recently enough, else
         ``("full", None)``."""
@@ -303,8 +349,12 @@ class Engine:
         return "incremental", last_read - SINCE_MARGIN
 
     @staticmethod
-    def _assume_unchanged(observed: Observed, snapshot: Mapping[str, int | None],
-                          products: Mapping[str, Product], keep: Collection[str]) -> set[str]:
+    def _assume_unchanged(
+        observed: Observed,
+        snapshot: Mapping[str, int | None],
+        products: Mapping[str, Product],
+        keep: Collection[str],
+    ) -> set[str]:
         """After an incremental read: the SKUs it did not return are unchanged on the channel
         since the last full read. Where the channel then held exactly what the catalog wants now
         (same fingerprint), that is recorded without reading; the SKUs returned are the ones whose
@@ -326,8 +376,7 @@ class Engine:
             unsure.add(sku)
         return unsure
 
-    def _record_reads(self, state: State, run_id: int, plan: Plan,
-                      obs: Mapping[str, Observation]) -> None:
+    def _record_reads(self, state: State, run_id: int, plan: Plan, obs: Mapping[str, Observation]) -> None:
         """Remember each read of a channel that can read incrementally: where the next
         incremental read starts from, and the fingerprint of every listing the read returned that
         it left equal to the catalog (a full read returns them all)."""
@@ -354,8 +403,9 @@ class Engine:
                 state.record_incremental_read(name, o.started, snap)
 
     # -- apply -------------------------------------------------------------------------------
-    def apply_channel(self, state: State, run_id: int, ch: BaseChannel, cp: ChannelPlan,
-                      report: ChannelReport) -> list[str]:
+    def apply_channel(
+        self, state: State, run_id: int, ch: BaseChannel, cp: ChannelPlan, report: ChannelReport
+    ) -> list[str]:
         """Apply one channel's writes in batches; returns the SKUs that hit a conflict.
 
         The channel groups its writes into batches (``write_batches``: by default runs of
@@ -385,8 +435,10 @@ class Engine:
                 if not_sent:
                     exc = not_sent[0]
                     report.outcomes.extend(
-                        WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, "failed",
-                                     f"not sent: {exc}") for w in batch for c in w.changes)
+                        WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, "failed", f"not sent: {exc}")
+                        for w in batch
+                        for c in w.changes
+                    )
                 return
             found = self._apply_batch(state, run_id, ch, batch, report, stop, not_sent)
             with lock:
@@ -404,9 +456,16 @@ class Engine:
                 list(pool.map(one, batches))
         return conflicts
 
-    def _apply_batch(self, state: State, run_id: int, ch: BaseChannel,
-                     batch: list[PlannedWrite], report: ChannelReport,
-                     stop: list[ChannelError], not_sent: list[ChannelError]) -> list[str]:
+    def _apply_batch(
+        self,
+        state: State,
+        run_id: int,
+        ch: BaseChannel,
+        batch: list[PlannedWrite],
+        report: ChannelReport,
+        stop: list[ChannelError],
+        not_sent: list[ChannelError],
+    ) -> list[str]:
         caps = ch.capabilities
         conflicts: list[str] = []
         if not caps.compare_and_set and not caps.feed:
@@ -417,38 +476,58 @@ class Engine:
                 stop.append(exc)
                 not_sent.append(exc)
                 report.outcomes.extend(
-                    WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, "failed",
-                                 f"not sent: {exc}") for w in batch for c in w.changes)
+                    WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, "failed", f"not sent: {exc}")
+                    for w in batch
+                    for c in w.changes
+                )
                 return conflicts
             if moved:
                 conflicts += sorted(moved)
                 report.outcomes.extend(
-                    WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, "conflict",
-                                 "the stock changed on the channel since it was read; not written, "
-                                 "re-read and re-planned")
-                    for w in batch if w.sku in moved for c in w.changes)
+                    WriteOutcome(
+                        w.channel,
+                        w.sku,
+                        c.field,
+                        c.old,
+                        c.new,
+                        "conflict",
+                        "the stock changed on the channel since it was read; not written, "
+                        "re-read and re-planned",
+                    )
+                    for w in batch
+                    if w.sku in moved
+                    for c in w.changes
+                )
                 batch = [w for w in batch if w.sku not in moved]
                 if not batch:
                     return conflicts
         items = [self._item(w) for w in batch]
-        state.journal_intents(run_id, [
-            (w.channel, w.sku, c.field, c.old, c.new, item.key)
-            for w, item in zip(batch, items) for c in w.changes
-        ])
+        state.journal_intents(
+            run_id,
+            [
+                (w.channel, w.sku, c.field, c.old, c.new, item.key)
+                for w, item in zip(batch, items)
+                for c in w.changes
+            ],
+        )
         try:
             results = ch.write(items)
         except ChannelError as exc:
             report.error = str(exc)
             if exc.kind in (Kind.RETRY, Kind.RATE_LIMITED):
                 # Sent, maybe applied: leave the journal open for the next run to reconcile.
-                report.outcomes.extend(WriteOutcome(w.channel, w.sku, c.field, c.old, c.new,
-                                                    "unknown", str(exc))
-                                       for w in batch for c in w.changes)
+                report.outcomes.extend(
+                    WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, "unknown", str(exc))
+                    for w in batch
+                    for c in w.changes
+                )
             else:
                 state.settle(run_id, ch.name, [(it.key, "failed", str(exc), {}) for it in items])
-                report.outcomes.extend(WriteOutcome(w.channel, w.sku, c.field, c.old, c.new,
-                                                    "failed", str(exc))
-                                       for w in batch for c in w.changes)
+                report.outcomes.extend(
+                    WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, "failed", str(exc))
+                    for w in batch
+                    for c in w.changes
+                )
             if exc.kind in (Kind.AUTH, Kind.RETRY, Kind.RATE_LIMITED):
                 report.status = "failed"
                 stop.append(exc)  # the channel is down: do not hammer it batch after batch
@@ -481,8 +560,11 @@ class Engine:
         One read call per batch of stock writes; what is left is the round trip between this read
         and the write.
         """
-        stock = {w.sku: w for w in batch
-                 if w.remote is not None and any(field_kind(c.field) == QUANTITY for c in w.changes)}
+        stock = {
+            w.sku: w
+            for w in batch
+            if w.remote is not None and any(field_kind(c.field) == QUANTITY for c in w.changes)
+        }
         if not stock:
             return set()
         fresh = {r.sku: r for r in ch.read(skus=list(stock))}
@@ -499,8 +581,15 @@ class Engine:
 
     @staticmethod
     def _item(w: PlannedWrite) -> WriteItem:
-        return WriteItem(sku=w.sku, values=frozen(w.values), listing=w.listing,
-                         key=uuid.uuid4().hex, expected=w.expected, create=w.create, remote=w.remote)
+        return WriteItem(
+            sku=w.sku,
+            values=frozen(w.values),
+            listing=w.listing,
+            key=uuid.uuid4().hex,
+            expected=w.expected,
+            create=w.create,
+            remote=w.remote,
+        )
 
     @staticmethod
     def _verify(w: PlannedWrite, res: WriteResult) -> tuple[str, str | None, Mapping[str, Value]]:
@@ -513,15 +602,26 @@ class Engine:
         wrong = [k for k, v in w.values.items() if res.applied.get(k) != v]
         if wrong:
             # The channel confirmed other values than we sent: record what it holds, report it.
-            return "failed", "the channel stored " + ", ".join(
-                f"{k}={res.applied.get(k)!r}" for k in wrong), {k: v for k, v in res.applied.items()}
+            return (
+                "failed",
+                "the channel stored " + ", ".join(f"{k}={res.applied.get(k)!r}" for k in wrong),
+                {k: v for k, v in res.applied.items()},
+            )
         return "ok", None, res.applied
 
     # -- one whole run ---------------------------------------------------------------------------
-    def run(self, command: str, *, names: Collection[str] | None = None,
-            skus: Collection[str] | None = None, apply: bool = False,
-            max_changes: int | None = None, yes: bool = False, retry_failed: bool = False,
-            show_plan: Callable[[Plan], None] | None = None) -> RunReport:
+    def run(
+        self,
+        command: str,
+        *,
+        names: Collection[str] | None = None,
+        skus: Collection[str] | None = None,
+        apply: bool = False,
+        max_changes: int | None = None,
+        yes: bool = False,
+        retry_failed: bool = False,
+        show_plan: Callable[[Plan], None] | None = None,
+    ) -> RunReport:
         """Plan (and with ``apply``, push) the selected channels. The caller holds the lock."""
         from .catalog import open_catalog, read_products
         from .config import check_secrets
@@ -584,15 +684,27 @@ class Engine:
             for name, r in reports.items():
                 cp = plan.channel(name)
                 state.record_channel_run(
-                    run_id, name, r.status, r.error, read_mode=r.read, planned=len(cp.changes),
-                    applied=r.count("ok"), failed=r.count("failed") + r.count("conflict"),
+                    run_id,
+                    name,
+                    r.status,
+                    r.error,
+                    read_mode=r.read,
+                    planned=len(cp.changes),
+                    applied=r.count("ok"),
+                    failed=r.count("failed") + r.count("conflict"),
                     pending=r.count("pending") + r.count("unknown"),
-                    sales=sum(1 for s in plan.sales if s.channel == name), drift=r.drift,
-                    calls=self.counters.get(name, 0))
+                    sales=sum(1 for s in plan.sales if s.channel == name),
+                    drift=r.drift,
+                    calls=self.counters.get(name, 0),
+                )
                 r.calls = self.counters.get(name, 0)
                 r.api = api_calls(self.counters, name)
-            state.finish_run(run_id, "ok" if report.exit_code == 0 else "failed", report.exit_code,
-                             plan.to_json()["summary"])
+            state.finish_run(
+                run_id,
+                "ok" if report.exit_code == 0 else "failed",
+                report.exit_code,
+                plan.to_json()["summary"],
+            )
             return report
         finally:
             gc.unfreeze()
@@ -601,9 +713,17 @@ class Engine:
             if state is not None:
                 state.close()
 
-    def _apply_rounds(self, state: State, run_id: int, chans: Mapping[str, BaseChannel],
-                      cfgs: Mapping[str, ChannelConfig], plan: Plan, obs: Mapping[str, Observation],
-                      reports: dict[str, ChannelReport], db: Any) -> None:
+    def _apply_rounds(
+        self,
+        state: State,
+        run_id: int,
+        chans: Mapping[str, BaseChannel],
+        cfgs: Mapping[str, ChannelConfig],
+        plan: Plan,
+        obs: Mapping[str, Observation],
+        reports: dict[str, ChannelReport],
+        db: Any,
+    ) -> None:
         """Record the plan's sales, apply it; re-read and re-plan what hit a conflict."""
         from .catalog import read_products
 
@@ -615,8 +735,9 @@ class Engine:
             todo = [cp for cp in current.channels if cp.writes and reports[cp.channel].status != "failed"]
 
             def one(cp: ChannelPlan) -> tuple[str, list[str]]:
-                return cp.channel, self.apply_channel(state, run_id, chans[cp.channel], cp,
-                                                      reports[cp.channel])
+                return cp.channel, self.apply_channel(
+                    state, run_id, chans[cp.channel], cp, reports[cp.channel]
+                )
 
             if len(todo) > 1:
                 with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
@@ -626,22 +747,23 @@ class Engine:
             conflicted = sorted({sku for _, skus in results for sku in skus})
             if not conflicted or round_no == MAX_ROUNDS - 1:
                 break
-            self.log(f"{len(conflicted)} SKU(s) changed on a channel while this run wrote them; "
-                     "re-reading and re-planning them")
+            self.log(
+                f"{len(conflicted)} SKU(s) changed on a channel while this run wrote them; "
+                "re-reading and re-planning them"
+            )
             live = {n: c for n, c in chans.items() if reports[n].status != "failed"}
             products = {p.sku: p for p in read_products(db, conflicted)}
             obs = self.observe(live, cfgs, state, conflicted, products)
-            for name, o in obs.items():
+            for o in obs.values():
                 for e, ok, note, base in o.resolutions:
                     if base is not None:
                         state.resolve_intent(e, ok, note, base, run_id)
             current = make_plan(products, [o.input() for o in obs.values()])
-            for name, r in reports.items():
+            for r in reports.values():
                 # the conflicts are re-planned: only the last word on each SKU counts
                 r.outcomes = [o for o in r.outcomes if o.status != "conflict"]
         for r in reports.values():
-            if r.status == "ok" and any(o.status in ("failed", "unknown", "conflict")
-                                        for o in r.outcomes):
+            if r.status == "ok" and any(o.status in ("failed", "unknown", "conflict") for o in r.outcomes):
                 r.status = "partial"
 
 
@@ -690,8 +812,12 @@ def _drift(cp: ChannelPlan, bases: Mapping[tuple[str, str], Value]) -> int:
             base = bases.get((w.sku, c.field))
             if base is None or c.old == base:
                 continue
-            if field_kind(c.field) == QUANTITY and isinstance(c.old, int) and isinstance(base, int) \
-                    and c.old < base:
+            if (
+                field_kind(c.field) == QUANTITY
+                and isinstance(c.old, int)
+                and isinstance(base, int)
+                and c.old < base
+            ):
                 continue  # a sale, not drift
             n += 1
     return n
@@ -700,8 +826,10 @@ def _drift(cp: ChannelPlan, bases: Mapping[tuple[str, str], Value]) -> int:
 def guard(plan: Plan, cfgs: Mapping[str, ChannelConfig], *, max_changes: int | None, yes: bool) -> None:
     """Refuse a plan too big for --max-changes, or one zeroing too many listings without --yes."""
     if max_changes is not None and plan.change_count > max_changes:
-        raise PlanRefused(f"the plan has {plan.change_count} changes, more than --max-changes "
-                          f"{max_changes}; nothing was sent")
+        raise PlanRefused(
+            f"the plan has {plan.change_count} changes, more than --max-changes "
+            f"{max_changes}; nothing was sent"
+        )
     if yes:
         return
     for cp in plan.channels:
@@ -710,4 +838,5 @@ def guard(plan: Plan, cfgs: Mapping[str, ChannelConfig], *, max_changes: int | N
         if cp.zeroes >= 5 and cp.listed and cp.zeroes > share * cp.listed:
             raise PlanRefused(
                 f"{cp.channel}: the plan sets {cp.zeroes} of {cp.listed} listings to 0 "
-                f"(more than max_zero_share {share:.0%}); check the catalog, then re-run with --yes")
+                f"(more than max_zero_share {share:.0%}); check the catalog, then re-run with --yes"
+            )

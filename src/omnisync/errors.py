@@ -63,8 +63,15 @@ class InputError(OmnisyncError):
 
     exit_code = Exit.BAD_INPUT
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 field: str | None = None, problems: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        problems: list[str] | None = None,
+    ) -> None:
         self.where = Where(file, line, field)
         self.message = message
         self.problems = list(problems or [])
@@ -107,8 +114,15 @@ class ChannelError(OmnisyncError):
     exit_code = Exit.CHANNEL_FAILED
     kind: Kind = Kind.PERMANENT
 
-    def __init__(self, message: str, *, channel: str | None = None, status: int | None = None,
-                 kind: Kind | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        channel: str | None = None,
+        status: int | None = None,
+        kind: Kind | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.channel = channel
         self.status = status
         if kind is not None:
@@ -130,9 +144,16 @@ class NetworkError(TransientError):
     opened), so even a non-idempotent request may be sent again.
     """
 
-    def __init__(self, message: str, *, sent: bool = True, channel: str | None = None,
-                 status: int | None = None, kind: Kind | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        sent: bool = True,
+        channel: str | None = None,
+        status: int | None = None,
+        kind: Kind | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.sent = sent
         super().__init__(message, channel=channel, status=status, kind=kind, retry_after=retry_after)
 

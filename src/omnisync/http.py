@@ -32,9 +32,8 @@ only by its own sleeps, so pacing and retry budgets are deterministic and nothin
 
 from __future__ import annotations
 
-import dataclasses
-
 import base64
+import dataclasses
 import hashlib
 import hmac
 import html
@@ -72,11 +71,12 @@ if TYPE_CHECKING:  # channels/base.py may import this module; only annotations n
     from .channels.base import Capabilities, ChannelConfig, ChannelContext
 
 __all__ = [
+    "IDEMPOTENT_METHODS",
+    "SECRET_PARAMS",
     "ApiClient",
     "BasicAuth",
     "BodyErrorParser",
     "HeaderAuth",
-    "IDEMPOTENT_METHODS",
     "OAuth1Auth",
     "OAuth2RefreshAuth",
     "OmnisyncAuth",
@@ -85,7 +85,6 @@ __all__ = [
     "RateLimitInfo",
     "Redactor",
     "RetryPolicy",
-    "SECRET_PARAMS",
     "SigningAuth",
     "Tokens",
     "api_calls",
@@ -104,21 +103,42 @@ __all__ = [
 IDEMPOTENT_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 # Query parameters whose values are secrets wherever they appear (logged URLs, error messages).
-SECRET_PARAMS: frozenset[str] = frozenset({
-    "access_token", "api_key", "apikey", "client_secret", "code", "consumer_key", "consumer_secret",
-    "key", "oauth_consumer_key", "oauth_signature", "oauth_token", "password", "refresh_token",
-    "secret", "sig", "sign", "signature", "token", "x-amz-signature",
-})
+SECRET_PARAMS: frozenset[str] = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "client_secret",
+        "code",
+        "consumer_key",
+        "consumer_secret",
+        "key",
+        "oauth_consumer_key",
+        "oauth_signature",
+        "oauth_token",
+        "password",
+        "refresh_token",
+        "secret",
+        "sig",
+        "sign",
+        "signature",
+        "token",
+        "x-amz-signature",
+    }
+)
 _SECRET_PARAM_WORDS = ("secret", "token", "signature", "password", "apikey", "api_key")
 MASK = "***"
 # "consumer_secret=abc" / "access_token": "abc" in free text (an echoed URL or body): the value goes
 # even when it is not a secret this client knows (a token some proxy added, say)
 _PARAM_IN_TEXT = re.compile(
     r"""\b((?:[A-Za-z0-9_.-]*(?:secret|token|signature|password|apikey|api_key)|consumer_key|key)["']?)"""
-    r"""(\s*[=:]\s*["']?)(?!\*\*\*)([^\s&"',;}]+)""", re.IGNORECASE)
+    r"""(\s*[=:]\s*["']?)(?!\*\*\*)([^\s&"',;}]+)""",
+    re.IGNORECASE,
+)
 _AUTH_IN_TEXT = re.compile(
     r"""\b((?:proxy-)?authorization["']?\s*[=:]\s*["']?(?:[A-Za-z0-9_-]+\s+)?)(?!\*\*\*)([^\s"',;}]+)""",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 # -- redaction -------------------------------------------------------------------------------------
@@ -141,8 +161,7 @@ class Redactor:
         """Also redact ``secret`` (e.g. an access token obtained at run time)."""
         if not secret or not secret.strip():
             return
-        forms = {secret, secret.strip(), quote(secret, safe=""), quote_plus(secret),
-                 json.dumps(secret)[1:-1]}
+        forms = {secret, secret.strip(), quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1]}
         with self._lock:
             before = len(self._values)
             self._values.update(f for f in forms if f)
@@ -235,8 +254,9 @@ def _server_now(response: httpx.Response, now: datetime) -> datetime:
 
 def retry_after_header(response: httpx.Response, now: datetime) -> RateLimitInfo:
     """The default strategy: only the standard ``Retry-After`` header."""
-    return RateLimitInfo(retry_after=parse_retry_after(response.headers.get("retry-after"),
-                                                       _server_now(response, now)))
+    return RateLimitInfo(
+        retry_after=parse_retry_after(response.headers.get("retry-after"), _server_now(response, now))
+    )
 
 
 def _num(value: str | None) -> float | None:
@@ -249,8 +269,9 @@ def _num(value: str | None) -> float | None:
     return n if math.isfinite(n) else None
 
 
-def remaining_reset_headers(remaining: str, reset: str, *, reset_unit: float = 1.0,
-                            retry_after: Sequence[str] = ("retry-after",)) -> RateLimitParser:
+def remaining_reset_headers(
+    remaining: str, reset: str, *, reset_unit: float = 1.0, retry_after: Sequence[str] = ("retry-after",)
+) -> RateLimitParser:
     """A strategy for the common ``X-...-Remaining`` / ``X-...-Reset`` header pair.
 
     ``reset`` is read as a duration in ``reset_unit`` seconds (0.001 for milliseconds).
@@ -275,8 +296,11 @@ def remaining_reset_headers(remaining: str, reset: str, *, reset_unit: float = 1
 # BigCommerce: X-Rate-Limit-Requests-Left and X-Rate-Limit-Time-Reset-Ms (ms until the quota
 # refreshes); a 429 means "sleep for X-Rate-Limit-Time-Reset-Ms" (storefronts.md 3.3).
 bigcommerce_rate_limit: RateLimitParser = remaining_reset_headers(
-    "x-rate-limit-requests-left", "x-rate-limit-time-reset-ms", reset_unit=0.001,
-    retry_after=("retry-after", "x-retry-after"))
+    "x-rate-limit-requests-left",
+    "x-rate-limit-time-reset-ms",
+    reset_unit=0.001,
+    retry_after=("retry-after", "x-retry-after"),
+)
 
 
 # -- pacing ----------------------------------------------------------------------------------------
@@ -284,8 +308,7 @@ class _Clock:
     """Monotonic seconds and sleep. Virtual when only ``sleep`` is injected: time starts at 0 and
     moves only when this clock sleeps."""
 
-    def __init__(self, sleep: Callable[[float], None] | None,
-                 monotonic: Callable[[], float] | None) -> None:
+    def __init__(self, sleep: Callable[[float], None] | None, monotonic: Callable[[], float] | None) -> None:
         self._virtual = 0.0
         self._lock = threading.Lock()
         self._sleep = sleep if sleep is not None else time.sleep
@@ -315,9 +338,15 @@ class Pacer:
     and a ``retry_after`` (capped at ``max_pause``) holds every request until it has passed.
     """
 
-    def __init__(self, rate: float | None, *, burst: float | None = None,
-                 clock: Callable[[], float], sleep: Callable[[float], None],
-                 max_pause: float = 60.0) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        burst: float | None = None,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        max_pause: float = 60.0,
+    ) -> None:
         self.rate = rate if rate is not None and rate > 0 else None
         self.capacity = max(1.0, burst if burst is not None else (self.rate or 1.0))
         self._clock = clock
@@ -541,8 +570,15 @@ def _rfc3986(text: str) -> str:
     return quote(text, safe="~")  # unreserved: ALPHA DIGIT - . _ ~ (quote keeps "-._" itself)
 
 
-def oauth1_signature(method: str, url: httpx.URL, params: Sequence[tuple[str, str]], secret: str,
-                     *, signature_method: str = "HMAC-SHA256", token_secret: str = "") -> str:
+def oauth1_signature(
+    method: str,
+    url: httpx.URL,
+    params: Sequence[tuple[str, str]],
+    secret: str,
+    *,
+    signature_method: str = "HMAC-SHA256",
+    token_secret: str = "",
+) -> str:
     """An OAuth 1.0a signature (RFC 5849 section 3.4) over the method, the URL without its query
     and ``params`` (query parameters plus the ``oauth_*`` ones, without ``oauth_signature``)."""
     algo = {"HMAC-SHA256": hashlib.sha256, "HMAC-SHA1": hashlib.sha1}.get(signature_method)
@@ -566,10 +602,15 @@ class OAuth1Auth(OmnisyncAuth):
     what WooCommerce requires over plain HTTP (storefronts.md 2.1). Each send is signed afresh, so a
     retried request carries a new nonce and timestamp."""
 
-    def __init__(self, consumer_key: str, consumer_secret: str, *,
-                 signature_method: Literal["HMAC-SHA256", "HMAC-SHA1"] = "HMAC-SHA256",
-                 clock: Callable[[], datetime] | None = None,
-                 nonce: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        signature_method: Literal["HMAC-SHA256", "HMAC-SHA1"] = "HMAC-SHA256",
+        clock: Callable[[], datetime] | None = None,
+        nonce: Callable[[], str] | None = None,
+    ) -> None:
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
         self.signature_method = signature_method
@@ -584,9 +625,9 @@ class OAuth1Auth(OmnisyncAuth):
             "oauth_timestamp": str(int(self.clock().timestamp())),
         }
         params = [*request.url.params.multi_items(), *oauth.items()]
-        oauth["oauth_signature"] = oauth1_signature(request.method, request.url, params,
-                                                    self.consumer_secret,
-                                                    signature_method=self.signature_method)
+        oauth["oauth_signature"] = oauth1_signature(
+            request.method, request.url, params, self.consumer_secret, signature_method=self.signature_method
+        )
         request.url = request.url.copy_merge_params(oauth)
         yield request
 
@@ -630,13 +671,23 @@ class OAuth2RefreshAuth(OmnisyncAuth):
 
     requires_response_body = True
 
-    def __init__(self, *, token_url: str, client_id: str, client_secret: str, refresh_token: str,
-                 access_token: str | None = None, scope: str | None = None,
-                 client_auth: Literal["basic", "body"] = "basic",
-                 header: str = "Authorization", prefix: str = "Bearer ",
-                 extra_params: Mapping[str, str] | None = None,
-                 on_tokens: Callable[[Tokens], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, leeway: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        access_token: str | None = None,
+        scope: str | None = None,
+        client_auth: Literal["basic", "body"] = "basic",
+        header: str = "Authorization",
+        prefix: str = "Bearer ",
+        extra_params: Mapping[str, str] | None = None,
+        on_tokens: Callable[[Tokens], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        leeway: float = 60.0,
+    ) -> None:
         self.token_url = token_url
         self.client_id = client_id
         self.client_secret = client_secret
@@ -683,8 +734,9 @@ class OAuth2RefreshAuth(OmnisyncAuth):
             kind = classify_status(status)
             retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
             if kind in (Kind.RETRY, Kind.RATE_LIMITED):  # the token endpoint is down or busy
-                raise error_for(kind, f"refreshing the access token failed: {msg}", status=status,
-                                retry_after=retry_after)
+                raise error_for(
+                    kind, f"refreshing the access token failed: {msg}", status=status, retry_after=retry_after
+                )
             raise AuthError(f"refreshing the access token failed: {msg}", status=status)
         try:
             body = json.loads(response.content)
@@ -702,12 +754,18 @@ class OAuth2RefreshAuth(OmnisyncAuth):
                 self._redactor.add(rotated)
             self.refresh_token = rotated
         expires = body.get("expires_in")
-        self.expires_at = (self.clock() + float(expires)
-                           if isinstance(expires, (int, float)) and not isinstance(expires, bool) else None)
+        self.expires_at = (
+            self.clock() + float(expires)
+            if isinstance(expires, (int, float)) and not isinstance(expires, bool)
+            else None
+        )
         self.refreshes += 1
         if self.on_tokens is not None:
-            self.on_tokens(Tokens(token, self.refresh_token,
-                                  float(expires) if isinstance(expires, (int, float)) else None))
+            self.on_tokens(
+                Tokens(
+                    token, self.refresh_token, float(expires) if isinstance(expires, (int, float)) else None
+                )
+            )
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         refreshed = False
@@ -756,8 +814,10 @@ def api_calls(counters: Mapping[str, int], channel: str) -> dict[str, int]:
 def format_api_calls(counters: Mapping[str, int], channel: str) -> str:
     """``"12 API calls (9 reads, 3 writes, 2 retries, 1 throttled)"``."""
     c = api_calls(counters, channel)
-    return (f"{c['calls']} API calls ({c['reads']} reads, {c['writes']} writes, "
-            f"{c['retries']} retries, {c['throttled']} throttled)")
+    return (
+        f"{c['calls']} API calls ({c['reads']} reads, {c['writes']} writes, "
+        f"{c['retries']} retries, {c['throttled']} throttled)"
+    )
 
 
 Params = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
@@ -771,11 +831,22 @@ class ApiClient:
     POSTs ``idempotent=True``; leave creates and relative adjustments unmarked.
     """
 
-    def __init__(self, *, name: str, http: httpx.Client, redactor: Redactor, pacer: Pacer,
-                 clock: _Clock, ctx: ChannelContext, retry: RetryPolicy,
-                 error_overrides: Mapping[int, Kind] | None, rate_limit: RateLimitParser,
-                 error_message: ErrorParser, rng: random.Random,
-                 body_errors: BodyErrorParser | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        http: httpx.Client,
+        redactor: Redactor,
+        pacer: Pacer,
+        clock: _Clock,
+        ctx: ChannelContext,
+        retry: RetryPolicy,
+        error_overrides: Mapping[int, Kind] | None,
+        rate_limit: RateLimitParser,
+        error_message: ErrorParser,
+        rng: random.Random,
+        body_errors: BodyErrorParser | None = None,
+    ) -> None:
         self.name = name
         self.http = http
         self.redactor = redactor
@@ -815,23 +886,42 @@ class ApiClient:
         self._log(f"{request.method} {self.redactor.path(request.url)} {response.status_code} {ms:.0f}ms")
 
     # -- public API --
-    def get(self, path: str, *, params: Params = None, headers: Mapping[str, str] | None = None) -> httpx.Response:
+    def get(
+        self, path: str, *, params: Params = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         return self.request("GET", path, params=params, headers=headers)
 
-    def post(self, path: str, *, json: Any = None, params: Params = None,
-             headers: Mapping[str, str] | None = None, idempotent: bool = False,
-             count_as: Literal["reads", "writes"] | None = None) -> httpx.Response:
-        return self.request("POST", path, params=params, json=json, headers=headers, idempotent=idempotent,
-                            count_as=count_as)
+    def post(
+        self,
+        path: str,
+        *,
+        json: Any = None,
+        params: Params = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool = False,
+        count_as: Literal["reads", "writes"] | None = None,
+    ) -> httpx.Response:
+        return self.request(
+            "POST", path, params=params, json=json, headers=headers, idempotent=idempotent, count_as=count_as
+        )
 
-    def put(self, path: str, *, json: Any = None, params: Params = None,
-            headers: Mapping[str, str] | None = None) -> httpx.Response:
+    def put(
+        self, path: str, *, json: Any = None, params: Params = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         return self.request("PUT", path, params=params, json=json, headers=headers)
 
-    def request(self, method: str, path: str, *, params: Params = None, json: Any = None,
-                content: bytes | None = None, headers: Mapping[str, str] | None = None,
-                idempotent: bool | None = None,
-                count_as: Literal["reads", "writes"] | None = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        count_as: Literal["reads", "writes"] | None = None,
+    ) -> httpx.Response:
         """``count_as`` files the request under ``reads`` or ``writes`` in the counters (default: by
         method; a GraphQL query is a POST that reads)."""
         method = method.upper()
@@ -875,9 +965,11 @@ class ApiClient:
             exc = rs.outcome.exception() if rs.outcome is not None else None
             reason = str(exc)
             if reason.startswith(f"{self.name}: "):
-                reason = reason[len(self.name) + 2:]
-            self._log(f"{reason}; retry {rs.attempt_number} of {policy.max_attempts - 1} "
-                      f"in {rs.upcoming_sleep:.2f}s")
+                reason = reason[len(self.name) + 2 :]
+            self._log(
+                f"{reason}; retry {rs.attempt_number} of {policy.max_attempts - 1} "
+                f"in {rs.upcoming_sleep:.2f}s"
+            )
 
         def gave_up(rs: tenacity.RetryCallState) -> Any:
             exc = rs.outcome.exception() if rs.outcome is not None else None
@@ -887,21 +979,39 @@ class ApiClient:
             raise exc
 
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(retryable), stop=stop, wait=wait,
-            sleep=self._clock.sleep, before_sleep=before_sleep, retry_error_callback=gave_up)
+            retry=tenacity.retry_if_exception(retryable),
+            stop=stop,
+            wait=wait,
+            sleep=self._clock.sleep,
+            before_sleep=before_sleep,
+            retry_error_callback=gave_up,
+        )
         result: httpx.Response = retrying(self._attempt, method, path, params, body, hdrs, count_as)
         return result
 
-    def _attempt(self, method: str, path: str, params: Params, body: bytes | None,
-                 headers: Mapping[str, str], count_as: str | None = None) -> httpx.Response:
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        body: bytes | None,
+        headers: Mapping[str, str],
+        count_as: str | None = None,
+    ) -> httpx.Response:
         self.pacer.acquire()
         try:
-            request = self.http.build_request(method, path, params=cast(Any, params), content=body,
-                                              headers=headers,
-                                              extensions={"omnisync_count": count_as} if count_as else None)
+            request = self.http.build_request(
+                method,
+                path,
+                params=cast(Any, params),
+                content=body,
+                headers=headers,
+                extensions={"omnisync_count": count_as} if count_as else None,
+            )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError, TypeError) as exc:
-            raise PermanentError(self.redactor(f"{method} {path}: cannot build the request: {exc}"),
-                                 channel=self.name) from None
+            raise PermanentError(
+                self.redactor(f"{method} {path}: cannot build the request: {exc}"), channel=self.name
+            ) from None
         shown = f"{method} {self.redactor.path(request.url)}"
         t0 = time.perf_counter()
         try:
@@ -917,8 +1027,11 @@ class ApiClient:
             what = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
             self._log(f"{method} {self.redactor.path(request.url)} ERR {type(exc).__name__} {ms:.0f}ms")
             detail = str(exc) or type(exc).__name__
-            raise NetworkError(self.redactor(f"{shown}: {what} ({type(exc).__name__}: {detail})"),
-                               sent=sent, channel=self.name) from None
+            raise NetworkError(
+                self.redactor(f"{shown}: {what} ({type(exc).__name__}: {detail})"),
+                sent=sent,
+                channel=self.name,
+            ) from None
         info = self._rate_limit(response, self._ctx.clock())
         self.pacer.observe(info)
         status = response.status_code
@@ -926,7 +1039,10 @@ class ApiClient:
             where = response.headers.get("location", "")
             raise PermanentError(
                 f"{shown}: redirected to {self.redactor.url(where) if where else '(nowhere)'}; "
-                "set base_url to the address the API answers on", channel=self.name, status=status)
+                "set base_url to the address the API answers on",
+                channel=self.name,
+                status=status,
+            )
         kind = classify_status(status, self.error_overrides)
         if kind is None:
             found = None
@@ -940,16 +1056,26 @@ class ApiClient:
             kind, text = found
             if kind is Kind.RATE_LIMITED:
                 self._count("throttled")
-            raise error_for(kind, _shorten(self.redactor(f"{shown}: {text}")), channel=self.name,
-                            status=status, retry_after=info.retry_after)
+            raise error_for(
+                kind,
+                _shorten(self.redactor(f"{shown}: {text}")),
+                channel=self.name,
+                status=status,
+                retry_after=info.retry_after,
+            )
         vendor = None
         try:
             vendor = self._error_message(response)
         except Exception:  # a vendor parser must never turn an error into a traceback
             vendor = None
         text = vendor or f"{response.reason_phrase or 'error'}"
-        raise error_for(kind, _shorten(self.redactor(f"{shown}: {text}")), channel=self.name,
-                        status=status, retry_after=info.retry_after)
+        raise error_for(
+            kind,
+            _shorten(self.redactor(f"{shown}: {text}")),
+            channel=self.name,
+            status=status,
+            retry_after=info.retry_after,
+        )
 
     def json(self, response: httpx.Response) -> Any:
         """The body as JSON (decimals exact), or :class:`ResponseError` for garbage."""
@@ -957,8 +1083,11 @@ class ApiClient:
             return json.loads(response.content, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError):
             shown = f"{response.request.method} {self.redactor.path(response.request.url)}"
-            raise ResponseError(f"{shown}: the answer is not valid JSON ({len(response.content)} bytes)",
-                                channel=self.name, status=response.status_code) from None
+            raise ResponseError(
+                f"{shown}: the answer is not valid JSON ({len(response.content)} bytes)",
+                channel=self.name,
+                status=response.status_code,
+            ) from None
 
     def get_json(self, path: str, *, params: Params = None) -> tuple[Any, httpx.Response]:
         response = self.get(path, params=params)
@@ -972,34 +1101,37 @@ class ApiClient:
     def close(self) -> None:
         self.http.close()
 
-    def __enter__(self) -> "ApiClient":
+    def __enter__(self) -> ApiClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _annotated(exc: ChannelError, note: str, *, channel: str | None = None,
-               redactor: Redactor | None = None) -> ChannelError:
+def _annotated(
+    exc: ChannelError, note: str, *, channel: str | None = None, redactor: Redactor | None = None
+) -> ChannelError:
     """The same error (class, kind, status, retry_after) with a note and the channel name."""
     base_message = str(exc)
     if exc.channel and base_message.startswith(f"{exc.channel}: "):
-        base_message = base_message[len(exc.channel) + 2:]
+        base_message = base_message[len(exc.channel) + 2 :]
     if exc.status and base_message.endswith(f" (HTTP {exc.status})"):
         base_message = base_message[: -len(f" (HTTP {exc.status})")]
     message = base_message + note
     if redactor is not None:
         message = redactor(message)
     cls = type(exc)
-    kw: dict[str, Any] = dict(channel=channel or exc.channel, status=exc.status, kind=exc.kind,
-                              retry_after=exc.retry_after)
+    kw: dict[str, Any] = dict(
+        channel=channel or exc.channel, status=exc.status, kind=exc.kind, retry_after=exc.retry_after
+    )
     if isinstance(exc, NetworkError):
         kw["sent"] = exc.sent
     try:
         new = cls(message, **kw)
     except TypeError:  # a subclass with another signature
-        new = error_for(exc.kind, message, channel=kw["channel"], status=exc.status,
-                        retry_after=exc.retry_after)
+        new = error_for(
+            exc.kind, message, channel=kw["channel"], status=exc.status, retry_after=exc.retry_after
+        )
     return new
 
 
@@ -1058,13 +1190,20 @@ def make_client(
         auth.attach(redactor)
 
     if retry is DEFAULT_RETRY:
-        retry = dataclasses.replace(retry, max_attempts=cfg.retry_attempts,
-                                    max_elapsed=cfg.retry_max_seconds)
+        retry = dataclasses.replace(retry, max_attempts=cfg.retry_attempts, max_elapsed=cfg.retry_max_seconds)
     clock = _Clock(ctx.sleep, monotonic)
-    pacer = Pacer(capabilities.rate_limit_per_second, burst=burst, clock=clock.now, sleep=clock.sleep,
-                  max_pause=retry.retry_after_cap)
-    all_headers = {"User-Agent": f"omnisync/{_version()}", "Accept": "application/json",
-                   **dict(headers or {})}
+    pacer = Pacer(
+        capabilities.rate_limit_per_second,
+        burst=burst,
+        clock=clock.now,
+        sleep=clock.sleep,
+        max_pause=retry.retry_after_cap,
+    )
+    all_headers = {
+        "User-Agent": f"omnisync/{_version()}",
+        "Accept": "application/json",
+        **dict(headers or {}),
+    }
     holder: dict[str, ApiClient] = {}
 
     def on_request(request: httpx.Request) -> None:
@@ -1082,8 +1221,19 @@ def make_client(
         follow_redirects=False,
         event_hooks={"request": [on_request], "response": [on_response]},
     )
-    client = ApiClient(name=cfg.name, http=http, redactor=redactor, pacer=pacer, clock=clock, ctx=ctx,
-                       retry=retry, error_overrides=error_overrides, rate_limit=rate_limit_headers,
-                       error_message=error_message, rng=rng or random.Random(), body_errors=body_errors)
+    client = ApiClient(
+        name=cfg.name,
+        http=http,
+        redactor=redactor,
+        pacer=pacer,
+        clock=clock,
+        ctx=ctx,
+        retry=retry,
+        error_overrides=error_overrides,
+        rate_limit=rate_limit_headers,
+        error_message=error_message,
+        rng=rng or random.Random(),
+        body_errors=body_errors,
+    )
     holder["client"] = client
     return client

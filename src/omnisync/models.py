@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Union
+from typing import Any
 
 from .money import Money
 
@@ -27,7 +27,7 @@ DESCRIPTION = "description"
 FIELD_KINDS: tuple[str, ...] = (QUANTITY, PRICE, TITLE, DESCRIPTION)
 CONDITIONS: tuple[str, ...] = ("new", "refurbished", "used")
 
-Value = Union[int, Money, str]
+Value = int | Money | str
 
 
 def field_kind(key: str) -> str:
@@ -249,9 +249,9 @@ class WriteResult:
     pending: str | None = None
 
     @classmethod
-    def success(cls, sku: str, applied: Mapping[str, Value]) -> "WriteResult":
+    def success(cls, sku: str, applied: Mapping[str, Value]) -> WriteResult:
         return cls(sku, True, frozen(applied))
 
     @classmethod
-    def failure(cls, sku: str, error: str, kind: str = "permanent") -> "WriteResult":
+    def failure(cls, sku: str, error: str, kind: str = "permanent") -> WriteResult:
         return cls(sku, False, error=error, error_kind=kind)

@@ -56,7 +56,7 @@ class PriceRules(_Rules):
         return v
 
     @model_validator(mode="after")
-    def _bounds(self) -> "PriceRules":
+    def _bounds(self) -> PriceRules:
         for name in ("markup_percent", "add", "ending", "floor", "ceiling"):
             v = getattr(self, name)
             if v is not None and not v.is_finite():
@@ -178,16 +178,32 @@ class Desired:
     :class:`Listing` is built only for the SKUs that are written).
     """
 
-    __slots__ = ("rules", "name", "fields", "sources", "single", "want_qty", "want_price",
-                 "want_title", "want_desc", "_stock", "_identity_stock", "_price", "_prices",
-                 "_title_t", "_desc_t", "values", "plain", "plain_price")
+    __slots__ = (
+        "_desc_t",
+        "_identity_stock",
+        "_price",
+        "_prices",
+        "_stock",
+        "_title_t",
+        "fields",
+        "name",
+        "plain",
+        "plain_price",
+        "rules",
+        "single",
+        "sources",
+        "values",
+        "want_desc",
+        "want_price",
+        "want_qty",
+        "want_title",
+    )
 
     def __init__(self, rules: ChannelRules) -> None:
         self.rules = rules
         self.name = rules.name
         self.fields = rules.fields
-        self.sources: tuple[tuple[str, tuple[str, ...] | None], ...] = tuple(
-            rules.stock_sources().items())
+        self.sources: tuple[tuple[str, tuple[str, ...] | None], ...] = tuple(rules.stock_sources().items())
         # the usual case: one pool fed by every catalog location
         self.single = len(self.sources) == 1 and self.sources[0] == (QUANTITY, None)
         self.want_qty = QUANTITY in rules.fields
@@ -196,12 +212,24 @@ class Desired:
         self.want_desc = DESCRIPTION in rules.fields
         st = rules.stock
         self._stock = st
-        self._identity_stock = (st.buffer == 0 and st.allocation_percent == 100
-                                and st.max_shown is None and st.zero_at_or_below == 0)
+        self._identity_stock = (
+            st.buffer == 0
+            and st.allocation_percent == 100
+            and st.max_shown is None
+            and st.zero_at_or_below == 0
+        )
         pr = rules.price
-        self._price: PriceRules | None = None if (
-            pr.markup_percent == 0 and pr.add == 0 and pr.ending is None and pr.floor is None
-            and pr.ceiling is None) else pr
+        self._price: PriceRules | None = (
+            None
+            if (
+                pr.markup_percent == 0
+                and pr.add == 0
+                and pr.ending is None
+                and pr.floor is None
+                and pr.ceiling is None
+            )
+            else pr
+        )
         self._prices: dict[Money, Money] = {}
         #: True when :meth:`price` returns the catalog price itself (no price rule)
         self.plain_price = self._price is None
@@ -217,9 +245,16 @@ class Desired:
 
     def _compile(self) -> Callable[[Product], dict[str, Value]]:
         general = self._values
-        if not (self.single and self.want_qty and self.want_price and self.want_title
-                and self.want_desc and self._identity_stock and self._title_t is None
-                and self._desc_t is None):
+        if not (
+            self.single
+            and self.want_qty
+            and self.want_price
+            and self.want_title
+            and self.want_desc
+            and self._identity_stock
+            and self._title_t is None
+            and self._desc_t is None
+        ):
             return general
         name = self.name
         prices = self._prices
@@ -234,8 +269,12 @@ class Desired:
             price = product.price
             if not plain_price:
                 price = prices.get(price) or price_of(price)
-            return {QUANTITY: q if q > 0 else 0, PRICE: price, TITLE: product.title,
-                    DESCRIPTION: product.description}
+            return {
+                QUANTITY: q if q > 0 else 0,
+                PRICE: price,
+                TITLE: product.title,
+                DESCRIPTION: product.description,
+            }
 
         return values
 
@@ -269,11 +308,15 @@ class Desired:
             if self.want_price:
                 out[PRICE] = self.price(product.price)
             if self.want_title:
-                out[TITLE] = (product.title if self._title_t is None
-                              else ContentRules.render(self._title_t, product))
+                out[TITLE] = (
+                    product.title if self._title_t is None else ContentRules.render(self._title_t, product)
+                )
             if self.want_desc:
-                out[DESCRIPTION] = (product.description if self._desc_t is None
-                                    else ContentRules.render(self._desc_t, product))
+                out[DESCRIPTION] = (
+                    product.description
+                    if self._desc_t is None
+                    else ContentRules.render(self._desc_t, product)
+                )
             return out
         if self.want_price:
             out[PRICE] = ov.price if ov.price is not None else self.price(product.price)

@@ -167,7 +167,7 @@ class Lock:
         self._fd: int | None = None
         self.previous_pid: int | None = None
 
-    def acquire(self) -> "Lock":
+    def acquire(self) -> Lock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -175,8 +175,9 @@ class Lock:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
-            raise LockHeld(f"another omnisync run (pid {holder or '?'}) holds {self.path}; "
-                           "this run did nothing") from None
+            raise LockHeld(
+                f"another omnisync run (pid {holder or '?'}) holds {self.path}; this run did nothing"
+            ) from None
         old = os.pread(fd, 32, 0).decode(errors="replace").strip()
         self.previous_pid = int(old) if old.isdigit() and int(old) != os.getpid() else None
         os.ftruncate(fd, 0)
@@ -192,7 +193,7 @@ class Lock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "Lock":
+    def __enter__(self) -> Lock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
@@ -207,8 +208,7 @@ class State:
         if readonly and not path.exists():
             raise OmnisyncError(f"{path}: no state yet (nothing has been pushed)")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                    timeout=30)
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self.conn.execute("PRAGMA journal_mode=DELETE")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.execute("PRAGMA foreign_keys=ON")
@@ -236,17 +236,27 @@ class State:
     # -- runs --------------------------------------------------------------------------------
     def start_run(self, command: str) -> int:
         with self.tx() as c:
-            cur = c.execute("INSERT INTO runs(command, started_at, pid) VALUES (?, ?, ?)",
-                            (command, _now(), os.getpid()))
+            cur = c.execute(
+                "INSERT INTO runs(command, started_at, pid) VALUES (?, ?, ?)", (command, _now(), os.getpid())
+            )
             return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str, exit_code: int, summary: Mapping[str, Any]) -> None:
         with self.tx() as c:
-            c.execute("UPDATE runs SET finished_at=?, status=?, exit_code=?, summary=? WHERE id=?",
-                      (_now(), status, exit_code, json.dumps(summary), run_id))
+            c.execute(
+                "UPDATE runs SET finished_at=?, status=?, exit_code=?, summary=? WHERE id=?",
+                (_now(), status, exit_code, json.dumps(summary), run_id),
+            )
 
-    def record_channel_run(self, run_id: int, channel: str, status: str, error: str | None = None,
-                           read_mode: str | None = None, **counts: int) -> None:
+    def record_channel_run(
+        self,
+        run_id: int,
+        channel: str,
+        status: str,
+        error: str | None = None,
+        read_mode: str | None = None,
+        **counts: int,
+    ) -> None:
         cols = ["planned", "applied", "failed", "pending", "sales", "drift", "calls"]
         vals = [int(counts.get(k, 0)) for k in cols]
         with self.tx() as c:
@@ -263,42 +273,55 @@ class State:
         with self._mutex:
             if not self._has_table("channel_reads"):
                 return None
-            has_ref = any(r[1] == "read_started_at" for r in
-                          self.conn.execute("PRAGMA table_info(channel_reads)"))
+            has_ref = any(
+                r[1] == "read_started_at" for r in self.conn.execute("PRAGMA table_info(channel_reads)")
+            )
             row = self.conn.execute(
                 "SELECT full_started_at, runs_since, "
                 f"{'read_started_at' if has_ref else 'NULL'} FROM channel_reads WHERE channel=?",
-                (channel,)).fetchone()
+                (channel,),
+            ).fetchone()
         if row is None:
             return None
         full = datetime.fromisoformat(row[0].replace("Z", "+00:00"))
         last = datetime.fromisoformat(row[2].replace("Z", "+00:00")) if row[2] else full
         return full, int(row[1]), max(full, last)
 
-    def record_full_read(self, channel: str, started_at: datetime, run_id: int,
-                         snapshot: Iterable[tuple[str, int | None]]) -> None:
+    def record_full_read(
+        self, channel: str, started_at: datetime, run_id: int, snapshot: Iterable[tuple[str, int | None]]
+    ) -> None:
         """A full read of ``channel`` that started at ``started_at`` succeeded: it becomes the
         reference of the incremental reads that follow, with ``snapshot`` (every SKU listed, and
         the fingerprint of its values where it then held exactly what the catalog wanted)."""
         stamp = started_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         with self.tx() as c:
             c.execute("DELETE FROM snapshot WHERE channel=?", (channel,))
-            c.executemany("INSERT INTO snapshot(channel, sku, fingerprint) VALUES (?,?,?)",
-                          ((channel, sku, fp) for sku, fp in snapshot))
-            c.execute("INSERT OR REPLACE INTO channel_reads(channel, full_started_at, full_run_id, "
-                      "runs_since, read_started_at) VALUES (?,?,?,0,?)", (channel, stamp, run_id, stamp))
+            c.executemany(
+                "INSERT INTO snapshot(channel, sku, fingerprint) VALUES (?,?,?)",
+                ((channel, sku, fp) for sku, fp in snapshot),
+            )
+            c.execute(
+                "INSERT OR REPLACE INTO channel_reads(channel, full_started_at, full_run_id, "
+                "runs_since, read_started_at) VALUES (?,?,?,0,?)",
+                (channel, stamp, run_id, stamp),
+            )
 
-    def record_incremental_read(self, channel: str, started_at: datetime,
-                                snapshot: Iterable[tuple[str, int | None]]) -> None:
+    def record_incremental_read(
+        self, channel: str, started_at: datetime, snapshot: Iterable[tuple[str, int | None]]
+    ) -> None:
         """An incremental read that started at ``started_at`` succeeded: the listings it returned
         (``snapshot``, fingerprinted as for a full read) replace theirs, and the next incremental
         read asks for what changed since it began."""
         stamp = started_at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         with self.tx() as c:
-            c.executemany("INSERT OR REPLACE INTO snapshot(channel, sku, fingerprint) VALUES (?,?,?)",
-                          ((channel, sku, fp) for sku, fp in snapshot))
-            c.execute("UPDATE channel_reads SET runs_since = runs_since + 1, read_started_at = ? "
-                      "WHERE channel=?", (stamp, channel))
+            c.executemany(
+                "INSERT OR REPLACE INTO snapshot(channel, sku, fingerprint) VALUES (?,?,?)",
+                ((channel, sku, fp) for sku, fp in snapshot),
+            )
+            c.execute(
+                "UPDATE channel_reads SET runs_since = runs_since + 1, read_started_at = ? WHERE channel=?",
+                (stamp, channel),
+            )
 
     def snapshot(self, channel: str) -> dict[str, int | None]:
         """SKU -> fingerprint (None: listed, values not known equal) as of the last read that
@@ -306,14 +329,17 @@ class State:
         with self._mutex:
             if not self._has_table("snapshot"):
                 return {}
-            rows = self.conn.execute("SELECT sku, fingerprint FROM snapshot WHERE channel=?",
-                                     (channel,)).fetchall()
+            rows = self.conn.execute(
+                "SELECT sku, fingerprint FROM snapshot WHERE channel=?", (channel,)
+            ).fetchall()
         return dict(rows)
 
     def _has_table(self, name: str) -> bool:
         # a read-only State opened on a state.db from before a migration lacks the new tables
-        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?",
-                                 (name,)).fetchone() is not None
+        return (
+            self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone()
+            is not None
+        )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self._mutex:
@@ -335,8 +361,9 @@ class State:
     # -- base --------------------------------------------------------------------------------
     def bases(self, channel: str) -> dict[tuple[str, str], Value]:
         with self._mutex:
-            rows = self.conn.execute("SELECT sku, field, value FROM base WHERE channel=?",
-                                     (channel,)).fetchall()
+            rows = self.conn.execute(
+                "SELECT sku, field, value FROM base WHERE channel=?", (channel,)
+            ).fetchall()
         out: dict[tuple[str, str], Value] = {}
         for sku, fld, value in rows:
             decoded = decode_value(value)
@@ -348,13 +375,18 @@ class State:
         """Stock bases of a channel, compact: SKU -> quantity for a single-pool listing, else
         SKU -> ((field key, quantity), ...) sorted by key (the planner's ``StockValues``)."""
         with self._mutex:
-            out: dict[str, int | tuple[tuple[str, int], ...]] = dict(self.conn.execute(
-                "SELECT sku, CAST(substr(value, 3) AS INTEGER) FROM base "
-                "WHERE channel=? AND field='quantity' AND value LIKE 'i:%'", (channel,)))
+            out: dict[str, int | tuple[tuple[str, int], ...]] = dict(
+                self.conn.execute(
+                    "SELECT sku, CAST(substr(value, 3) AS INTEGER) FROM base "
+                    "WHERE channel=? AND field='quantity' AND value LIKE 'i:%'",
+                    (channel,),
+                )
+            )
             rows = self.conn.execute(
                 "SELECT sku, field, CAST(substr(value, 3) AS INTEGER) FROM base "
                 "WHERE channel=? AND field LIKE 'quantity@%' AND value LIKE 'i:%'",
-                (channel,)).fetchall()
+                (channel,),
+            ).fetchall()
         multi: dict[str, dict[str, int]] = {}
         for sku, fld, q in rows:
             multi.setdefault(sku, {})[fld] = q
@@ -370,12 +402,13 @@ class State:
         wanted = sorted(set(skus))
         out: dict[tuple[str, str], Value] = {}
         for i in range(0, len(wanted), 500):
-            chunk = wanted[i:i + 500]
+            chunk = wanted[i : i + 500]
             with self._mutex:
                 rows = self.conn.execute(
                     f"SELECT sku, field, value FROM base WHERE channel=? AND sku IN "
                     f"({','.join('?' * len(chunk))}) AND field NOT LIKE 'quantity%'",
-                    (channel, *chunk)).fetchall()
+                    (channel, *chunk),
+                ).fetchall()
             for sku, fld, value in rows:
                 decoded = decode_value(value)
                 if decoded is not None:
@@ -383,8 +416,9 @@ class State:
         return out
 
     @staticmethod
-    def _set_base(c: sqlite3.Connection, channel: str, sku: str, fld: str, value: Value,
-                  run_id: int | None) -> None:
+    def _set_base(
+        c: sqlite3.Connection, channel: str, sku: str, fld: str, value: Value, run_id: int | None
+    ) -> None:
         c.execute(
             "INSERT INTO base(channel, sku, field, value, run_id, updated_at) VALUES (?,?,?,?,?,?) "
             "ON CONFLICT(channel, sku, field) DO UPDATE SET value=excluded.value, "
@@ -406,26 +440,33 @@ class State:
                 self._set_base(c, channel, sku, fld, value, run_id)
 
     # -- journal -----------------------------------------------------------------------------
-    def journal_intents(self, run_id: int, rows: Sequence[tuple[str, str, str, Value | None, Value, str]]) -> None:
+    def journal_intents(
+        self, run_id: int, rows: Sequence[tuple[str, str, str, Value | None, Value, str]]
+    ) -> None:
         """Journal writes before they are sent: (channel, sku, field, old, new, key)."""
         now = _now()
         with self.tx() as c:
             c.executemany(
                 "INSERT INTO journal(run_id, channel, sku, field, old, new, key, status, created_at, "
                 "updated_at) VALUES (?,?,?,?,?,?,?, 'intent', ?, ?)",
-                [(run_id, ch, sku, f, encode_value(old), encode_value(new), key, now, now)
-                 for ch, sku, f, old, new, key in rows],
+                [
+                    (run_id, ch, sku, f, encode_value(old), encode_value(new), key, now, now)
+                    for ch, sku, f, old, new, key in rows
+                ],
             )
 
-    def settle(self, run_id: int, channel: str,
-               outcomes: Sequence[tuple[str, str, str | None, Mapping[str, Value]]]) -> None:
+    def settle(
+        self, run_id: int, channel: str, outcomes: Sequence[tuple[str, str, str | None, Mapping[str, Value]]]
+    ) -> None:
         """Record outcomes: (key, status, error, confirmed values). ``ok`` rows move the base to
         the confirmed values in the same transaction."""
         now = _now()
         with self.tx() as c:
             for key, status, error, confirmed in outcomes:
-                c.execute("UPDATE journal SET status=?, error=?, updated_at=? WHERE key=? AND status IN ('intent','pending')",
-                          (status, error, now, key))
+                c.execute(
+                    "UPDATE journal SET status=?, error=?, updated_at=? WHERE key=? AND status IN ('intent','pending')",
+                    (status, error, now, key),
+                )
                 if status == "ok":
                     rows = c.execute("SELECT sku, field FROM journal WHERE key=?", (key,)).fetchall()
                     for sku, fld in rows:
@@ -441,12 +482,15 @@ class State:
             args = (channel,)
         return self._entries(q + " ORDER BY id", args)
 
-    def resolve_intent(self, entry: JournalEntry, applied: bool, note: str,
-                       base: Value | None, run_id: int) -> None:
+    def resolve_intent(
+        self, entry: JournalEntry, applied: bool, note: str, base: Value | None, run_id: int
+    ) -> None:
         """Settle an interrupted write after reconciling it with the channel."""
         with self.tx() as c:
-            c.execute("UPDATE journal SET status=?, error=?, updated_at=? WHERE id=?",
-                      ("ok" if applied else "not-applied", note, _now(), entry.id))
+            c.execute(
+                "UPDATE journal SET status=?, error=?, updated_at=? WHERE id=?",
+                ("ok" if applied else "not-applied", note, _now(), entry.id),
+            )
             if base is not None:
                 self._set_base(c, entry.channel, entry.sku, entry.field, base, run_id)
 
@@ -458,16 +502,27 @@ class State:
         out = []
         for row in rows:
             d = dict(zip(names, row))
-            out.append(JournalEntry(
-                id=d["id"], run_id=d["run_id"], channel=d["channel"], sku=d["sku"],
-                field=d["field"], old=decode_value(d["old"]),
-                new=decode_value(d["new"]),  # type: ignore[arg-type]
-                key=d["key"], status=d["status"], error=d["error"],
-                created_at=d["created_at"], updated_at=d["updated_at"]))
+            out.append(
+                JournalEntry(
+                    id=d["id"],
+                    run_id=d["run_id"],
+                    channel=d["channel"],
+                    sku=d["sku"],
+                    field=d["field"],
+                    old=decode_value(d["old"]),
+                    new=decode_value(d["new"]),  # type: ignore[arg-type]
+                    key=d["key"],
+                    status=d["status"],
+                    error=d["error"],
+                    created_at=d["created_at"],
+                    updated_at=d["updated_at"],
+                )
+            )
         return out
 
-    def history(self, *, channel: str | None = None, sku: str | None = None,
-                limit: int = 100) -> list[JournalEntry]:
+    def history(
+        self, *, channel: str | None = None, sku: str | None = None, limit: int = 100
+    ) -> list[JournalEntry]:
         q = "SELECT * FROM journal WHERE 1=1"
         args: list[Any] = []
         if channel:
@@ -482,8 +537,10 @@ class State:
 
     def failed_skus(self, channel: str | None = None) -> set[str]:
         """SKUs whose latest journalled write failed (for ``push --retry-failed``)."""
-        q = ("SELECT sku, status FROM journal j WHERE id = (SELECT MAX(id) FROM journal j2 "
-             "WHERE j2.channel=j.channel AND j2.sku=j.sku)")
+        q = (
+            "SELECT sku, status FROM journal j WHERE id = (SELECT MAX(id) FROM journal j2 "
+            "WHERE j2.channel=j.channel AND j2.sku=j.sku)"
+        )
         args: tuple[Any, ...] = ()
         if channel:
             q += " AND channel=?"
@@ -511,8 +568,18 @@ class State:
                         c.execute(
                             "INSERT INTO sales(run_id, channel, sku, field, base, observed, units, "
                             "allocation, oversold, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                            (run_id, s.channel, s.sku, s.field, s.base, s.observed, s.units,
-                             json.dumps(dict(s.allocation)), s.oversold, now),
+                            (
+                                run_id,
+                                s.channel,
+                                s.sku,
+                                s.field,
+                                s.base,
+                                s.observed,
+                                s.units,
+                                json.dumps(dict(s.allocation)),
+                                s.oversold,
+                                now,
+                            ),
                         )
                         self._set_base(c, s.channel, s.sku, s.field, s.observed, run_id)
                         for loc, units in s.allocation.items():

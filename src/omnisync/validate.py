@@ -105,20 +105,28 @@ def _currency(listing: Listing) -> str | None:
 
 
 def _quantities(listing: Listing) -> tuple[int, ...]:
-    shown = tuple(v for k, v in listing.values.items()
-                  if (k == "quantity" or k.startswith("quantity@")) and isinstance(v, int))
+    shown = tuple(
+        v
+        for k, v in listing.values.items()
+        if (k == "quantity" or k.startswith("quantity@")) and isinstance(v, int)
+    )
     return shown or (listing.quantity,)
 
 
-_GETTERS: dict[str, Getter] = {name: attrgetter(name) for name in FIELDS
-                               if name not in ("currency", "quantities")}
+_GETTERS: dict[str, Getter] = {
+    name: attrgetter(name) for name in FIELDS if name not in ("currency", "quantities")
+}
 _GETTERS["currency"] = _currency
 _GETTERS["quantities"] = _quantities
 
 # Fields omnisync writes only where the channel keeps them true (field -> field kind).
 _SYNCED: dict[str, str] = {
-    "title": "title", "description": "description", "price": "price", "currency": "price",
-    "quantity": "quantity", "quantities": "quantity",
+    "title": "title",
+    "description": "description",
+    "price": "price",
+    "currency": "price",
+    "quantity": "quantity",
+    "quantities": "quantity",
 }
 _ELEMENTWISE = {"max_length", "forbidden", "url", "pattern", "range"}
 _SEQUENCE_FIELDS = {"images", "quantities"}
@@ -252,9 +260,11 @@ def _check_unicode_classes(rule: Rule) -> CheckFn:
     categories = tuple(rule.params["categories"])
     extra = frozenset(rule.params.get("extra", ""))
     # ASCII is decided once, here; other characters on first sight (the per-check cache).
-    ascii_bad = "".join(chr(i) for i in range(128)
-                        if not unicodedata.category(chr(i)).startswith(categories)
-                        and chr(i) not in extra)
+    ascii_bad = "".join(
+        chr(i)
+        for i in range(128)
+        if not unicodedata.category(chr(i)).startswith(categories) and chr(i) not in extra
+    )
     ascii_search = re.compile("[" + re.escape(ascii_bad) + "]").search if ascii_bad else None
     seen: dict[str, bool] = {}
 
@@ -382,8 +392,11 @@ def _check_money_min(rule: Rule) -> CheckFn:
         bound = bounds.get(value.currency)
         if bound is None:
             # exclusive: minor > floor(min); inclusive: minor >= ceil(min)
-            bound = (_to_minor(amount, value.currency, ROUND_FLOOR) + 1 if exclusive
-                     else _to_minor(amount, value.currency, ROUND_CEILING))
+            bound = (
+                _to_minor(amount, value.currency, ROUND_FLOOR) + 1
+                if exclusive
+                else _to_minor(amount, value.currency, ROUND_CEILING)
+            )
             bounds[value.currency] = bound
         return None if value.minor >= bound else f"this one is {value}"
 
@@ -391,8 +404,7 @@ def _check_money_min(rule: Rule) -> CheckFn:
 
 
 def _check_money_max(rule: Rule) -> CheckFn:
-    limits = {cur: _to_minor(str(amount), cur, ROUND_FLOOR)
-              for cur, amount in rule.params["max"].items()}
+    limits = {cur: _to_minor(str(amount), cur, ROUND_FLOOR) for cur, amount in rule.params["max"].items()}
 
     def check(value: Any, listing: Listing) -> str | None:
         if not isinstance(value, Money):
@@ -582,8 +594,7 @@ def _may_fail(rule: Rule, i: int, var: str, ns: dict[str, Any]) -> str:
     return "True"  # the check function alone decides
 
 
-def _compile_channel(checks: list[tuple[Rule, CheckFn]],
-                     getters: dict[str, Getter]) -> ListingCheck:
+def _compile_channel(checks: list[tuple[Rule, CheckFn]], getters: dict[str, Getter]) -> ListingCheck:
     ns: dict[str, Any] = {}
     lines = ["def check_listing(listing, emit):"]
     by_field: dict[str, list[int]] = defaultdict(list)
@@ -598,10 +609,12 @@ def _compile_channel(checks: list[tuple[Rule, CheckFn]],
         if rule.applies_if:
             ns[f"_c{i}"] = getters[rule.applies_if]
             test = f"_present(_c{i}(listing)) and {test}"
-        body = [f"{indent}if {test}:",
-                f"{indent}    d = _f{i}(v, listing)",
-                f"{indent}    if d is not None:",
-                f"{indent}        emit(_r{i}, listing, d)"]
+        body = [
+            f"{indent}if {test}:",
+            f"{indent}    d = _f{i}(v, listing)",
+            f"{indent}    if d is not None:",
+            f"{indent}        emit(_r{i}, listing, d)",
+        ]
         return body
 
     ns["_present"] = _present
@@ -641,7 +654,7 @@ def _compile_channel(checks: list[tuple[Rule, CheckFn]],
                 lines.extend(emit_lines(i, "v", "    "))
     lines.append("    return None")
     code = compile("\n".join(lines) + "\n", "<omnisync.validate channel checks>", "exec")
-    exec(code, ns)  # noqa: S102 - source built above from fixed templates; values passed by name
+    exec(code, ns)
     check_listing: ListingCheck = ns["check_listing"]
     return check_listing
 
@@ -696,19 +709,27 @@ def _compile_row(getters: list[Getter]) -> Callable[[Listing], Row]:
     values = "".join(f", _g{i}(listing)" for i in range(len(getters)))
     source = f"def row(listing):\n    return (listing.sku, listing.group_key{values})\n"
     code = compile(source, "<omnisync.validate cross rows>", "exec")
-    exec(code, ns)  # noqa: S102 - a fixed template; values passed by name
+    exec(code, ns)
     fn: Callable[[Listing], Row] = ns["row"]
     return fn
 
 
-def _cross_findings(plan: _Plan, rows: list[Row],
-                    wanted: Callable[[str], bool]) -> list[Finding]:
+def _cross_findings(plan: _Plan, rows: list[Row], wanted: Callable[[str], bool]) -> list[Finding]:
     out: list[Finding] = []
 
     def add(rule: Rule, sku: str, detail: str) -> None:
         if wanted(sku):
-            out.append(Finding(rule.id, rule.severity, plan.name, sku, rule.field,
-                               f"{rule.message} ({detail})", rule.source))
+            out.append(
+                Finding(
+                    rule.id,
+                    rule.severity,
+                    plan.name,
+                    sku,
+                    rule.field,
+                    f"{rule.message} ({detail})",
+                    rule.source,
+                )
+            )
 
     grouped: list[Row] | None = None  # rows with a group key, sorted by (group key, sku)
     for col, (rule, _getter) in enumerate(plan.cross, 2):
@@ -722,19 +743,25 @@ def _cross_findings(plan: _Plan, rows: list[Row],
                     for other in members[1:]:
                         value = other[col]
                         if value != ref:
-                            add(rule, other[0], f"{value} here, {ref} on {members[0][0]} "
-                                f"(group_key {key!r})")
+                            add(rule, other[0], f"{value} here, {ref} on {members[0][0]} (group_key {key!r})")
                 elif rule.check == "group_min_size":
                     low = int(rule.params["min"])
                     if len(members) < low:
                         for m in members:
-                            add(rule, m[0], f"group_key {key!r} has {len(members)} SKU"
-                                + ("s" if len(members) != 1 else ""))
+                            add(
+                                rule,
+                                m[0],
+                                f"group_key {key!r} has {len(members)} SKU"
+                                + ("s" if len(members) != 1 else ""),
+                            )
                 else:
                     high = int(rule.params["max"])
                     if len(members) > high:
-                        add(rule, members[0][0],
-                            f"group_key {key!r} has {len(members):,} SKUs, at most {high:,}")
+                        add(
+                            rule,
+                            members[0][0],
+                            f"group_key {key!r} has {len(members):,} SKUs, at most {high:,}",
+                        )
         elif rule.check == "unique":
             fold = bool(rule.params.get("case_insensitive", False))
             same_group = bool(rule.params.get("ignore_same_group", False))
@@ -755,17 +782,23 @@ def _cross_findings(plan: _Plan, rows: list[Row],
                 first_sku, first_owner, first_value = entries[0]
                 for sku, owner, value in entries[1:]:
                     if owner != first_owner:
-                        add(rule, sku, f"{_show(value)} is also on {first_sku}"
-                            + (f" as {_show(first_value)}" if value != first_value else ""))
+                        add(
+                            rule,
+                            sku,
+                            f"{_show(value)} is also on {first_sku}"
+                            + (f" as {_show(first_value)}" if value != first_value else ""),
+                        )
         else:  # pragma: no cover - CHECKS and this function are kept in step by a test
             raise AssertionError(f"unknown cross-listing check {rule.check}")
     return out
 
 
 # -- the engine ---------------------------------------------------------------------------------
-def validate(products: Iterable[Product],
-             channels: Sequence[tuple[ChannelConfig, Capabilities]],
-             skus: Collection[str] | None = None) -> list[Finding]:
+def validate(
+    products: Iterable[Product],
+    channels: Sequence[tuple[ChannelConfig, Capabilities]],
+    skus: Collection[str] | None = None,
+) -> list[Finding]:
     """Check ``products`` (only ``skus`` when given) against every channel's listing rules.
 
     Raises :class:`ConfigError` when a channel's ``validate_as`` names an unknown rule set.
@@ -782,15 +815,26 @@ def validate(products: Iterable[Product],
 
     def emitter(name: str) -> Emit:
         def emit(rule: Rule, listing: Listing, detail: str) -> None:
-            append(Finding(rule.id, rule.severity, name, listing.sku, rule.field,
-                           f"{rule.message} ({detail})", rule.source))
+            append(
+                Finding(
+                    rule.id,
+                    rule.severity,
+                    name,
+                    listing.sku,
+                    rule.field,
+                    f"{rule.message} ({detail})",
+                    rule.source,
+                )
+            )
+
         return emit
 
     # Channels whose rules differ only by name give a product the same listing (unless it has an
     # override for one of them): compute it once per product for each such class of channels.
     classes: dict[str, int] = {}
-    steps: list[tuple[str, ChannelRules, int, ListingCheck, Emit, Callable[[Listing], Row] | None,
-                      list[Row]]] = []
+    steps: list[
+        tuple[str, ChannelRules, int, ListingCheck, Emit, Callable[[Listing], Row] | None, list[Row]]
+    ] = []
     for plan in plans:
         cls = classes.setdefault(plan.rules.model_dump_json(exclude={"name"}), len(classes))
         steps.append((plan.name, plan.rules, cls, plan.check, emitter(plan.name), plan.row, []))
@@ -868,8 +912,9 @@ def render_text(findings: Sequence[Finding]) -> str:
         sku_w = min(max(len(f.sku) for f in items), 40)
         field_w = max(len(f.field) for f in items)
         for f in items:
-            lines.append(f"  {f.severity:<7} {f.sku:<{sku_w}}  {f.field:<{field_w}}  "
-                         f"{f.message}  [{f.rule_id}]")
+            lines.append(
+                f"  {f.severity:<7} {f.sku:<{sku_w}}  {f.field:<{field_w}}  {f.message}  [{f.rule_id}]"
+            )
         lines.append("")
     lines.append(f"{_counts_text(summary(findings))} in {_plural(len(by_channel), 'channel')}.")
     return "\n".join(lines) + "\n"
@@ -901,13 +946,11 @@ def render_github(findings: Sequence[Finding], file: str | None = None) -> str:
         props = f"title={_gh_property(f.rule_id)}"
         if file:
             props = f"file={_gh_property(file)},{props}"
-        lines.append(f"::{command} {props}::"
-                     + _gh_data(f"{f.channel} {f.sku} {f.field}: {f.message}"))
+        lines.append(f"::{command} {props}::" + _gh_data(f"{f.channel} {f.sku} {f.field}: {f.message}"))
     return "".join(line + "\n" for line in lines)
 
 
-SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
-                "sarif-schema-2.1.0.json")
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
 def _artifact_uri(path: str) -> str:
@@ -933,8 +976,10 @@ def render_sarif(findings: Sequence[Finding], catalog_path: str | None = None) -
             "id": rid,
             "shortDescription": {"text": rule.message if rule is not None else rid},
             "defaultConfiguration": {"level": "error" if severity == "error" else "warning"},
-            "properties": {"source": rule.source if rule is not None else first[rid].source,
-                           "tags": [rid.split(".", 1)[0]]},
+            "properties": {
+                "source": rule.source if rule is not None else first[rid].source,
+                "tags": [rid.split(".", 1)[0]],
+            },
         }
         if rule is not None and rule.doc:
             descriptor["helpUri"] = rule.doc
@@ -942,40 +987,47 @@ def render_sarif(findings: Sequence[Finding], catalog_path: str | None = None) -
     results: list[dict[str, Any]] = []
     for f in ordered:
         location: dict[str, Any] = {
-            "logicalLocations": [{
-                "name": f.field,
-                "fullyQualifiedName": f"{f.channel}/{f.sku}/{f.field}",
-                "kind": "member",
-            }],
+            "logicalLocations": [
+                {
+                    "name": f.field,
+                    "fullyQualifiedName": f"{f.channel}/{f.sku}/{f.field}",
+                    "kind": "member",
+                }
+            ],
         }
         if catalog_path:
             uri = _artifact_uri(catalog_path)
             location["physicalLocation"] = {"artifactLocation": {"uri": uri}}
         fingerprint = sha256(f"{f.rule_id}\0{f.channel}\0{f.sku}\0{f.field}".encode()).hexdigest()
-        results.append({
-            "ruleId": f.rule_id,
-            "ruleIndex": index[f.rule_id],
-            "level": "error" if f.severity == "error" else "warning",
-            "message": {"text": f"{f.channel} {f.sku} {f.field}: {f.message}"},
-            "locations": [location],
-            "partialFingerprints": {"omnisyncFinding/v1": fingerprint},
-            "properties": {"channel": f.channel, "sku": f.sku, "field": f.field},
-        })
+        results.append(
+            {
+                "ruleId": f.rule_id,
+                "ruleIndex": index[f.rule_id],
+                "level": "error" if f.severity == "error" else "warning",
+                "message": {"text": f"{f.channel} {f.sku} {f.field}: {f.message}"},
+                "locations": [location],
+                "partialFingerprints": {"omnisyncFinding/v1": fingerprint},
+                "properties": {"channel": f.channel, "sku": f.sku, "field": f.field},
+            }
+        )
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "omnisync",
-                "version": __version__,
-                "rules": descriptors,
-            }},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "omnisync",
+                        "version": __version__,
+                        "rules": descriptors,
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
 # The check kinds the engine implements (a test keeps this in step with validation_rules.CHECKS).
-IMPLEMENTED_CHECKS: frozenset[str] = (frozenset(_COMPILERS) | {"channel_currency"}
-                                      | frozenset(CROSS_CHECKS))
+IMPLEMENTED_CHECKS: frozenset[str] = frozenset(_COMPILERS) | {"channel_currency"} | frozenset(CROSS_CHECKS)

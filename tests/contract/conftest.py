@@ -15,34 +15,50 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fakes.base import FakeMarketplace, Faults, Sales
+from tests.spec_check import RecordedRequest, RecordingTransport
 
 from omnisync.channels import load
 from omnisync.channels.base import ChannelContext
-from omnisync.models import Listing, RemoteListing, Value, WriteItem, WriteResult, frozen, field_kind
+from omnisync.models import Listing, RemoteListing, Value, WriteItem, WriteResult, field_kind, frozen
 from omnisync.money import Money
-from tests.fakes.base import FakeMarketplace, Faults, Sales
-from tests.spec_check import RecordedRequest, RecordingTransport
 
 from .cases import CASES, ChannelCase
 
 
 class Harness:
-    def __init__(self, case: ChannelCase, sink: list[RecordedRequest], tmp: Path, *,
-                 fake: FakeMarketplace | None = None, seed: int = 0, faults: Faults | None = None,
-                 sales: Sales | None = None, config: Mapping[str, Any] | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        case: ChannelCase,
+        sink: list[RecordedRequest],
+        tmp: Path,
+        *,
+        fake: FakeMarketplace | None = None,
+        seed: int = 0,
+        faults: Faults | None = None,
+        sales: Sales | None = None,
+        config: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.case = case
-        self.fake = fake if fake is not None else case.make_fake(seed=seed, faults=faults or Faults(),
-                                                                 sales=sales)
+        self.fake = (
+            fake if fake is not None else case.make_fake(seed=seed, faults=faults or Faults(), sales=sales)
+        )
         self.sink = sink
         self.sleeps: list[float] = []
         self.logs: list[str] = []
         self.counters: dict[str, int] = {}
         raw = {**case.config(case.base_url), **dict(config or {})}
-        self.ctx = ChannelContext(env={**case.env, **dict(env or {})}, config_dir=tmp, state_dir=tmp,
-                                  transport=RecordingTransport(self.fake.transport(), sink),
-                                  verbose=True, log=self.logs.append, sleep=self.sleeps.append,
-                                  counters=self.counters)
+        self.ctx = ChannelContext(
+            env={**case.env, **dict(env or {})},
+            config_dir=tmp,
+            state_dir=tmp,
+            transport=RecordingTransport(self.fake.transport(), sink),
+            verbose=True,
+            log=self.logs.append,
+            sleep=self.sleeps.append,
+            counters=self.counters,
+        )
         cls = load(case.type)
         self.cfg = cls.Config.model_validate(raw)
         self.adapter: Any = cls.from_config(self.cfg, self.ctx)  # a Channel with an ApiClient `.client`
@@ -70,10 +86,17 @@ class Harness:
         remote = self.remote.get(sku)
         expected: dict[str, Value] = {}
         if self.caps.compare_and_set and remote is not None:
-            expected = {k: remote.values[k] for k in values
-                        if field_kind(k) == "quantity" and k in remote.values}
-        return WriteItem(sku=sku, values=frozen(values), listing=Listing(sku, frozen(values)),
-                         key=uuid.uuid4().hex, expected=frozen(expected), remote=remote)
+            expected = {
+                k: remote.values[k] for k in values if field_kind(k) == "quantity" and k in remote.values
+            }
+        return WriteItem(
+            sku=sku,
+            values=frozen(values),
+            listing=Listing(sku, frozen(values)),
+            key=uuid.uuid4().hex,
+            expected=frozen(expected),
+            remote=remote,
+        )
 
     def write(self, values: Mapping[str, Mapping[str, Value]]) -> list[WriteResult]:
         items = [self.item(sku, v) for sku, v in values.items()]
@@ -110,8 +133,9 @@ def case(request: pytest.FixtureRequest) -> ChannelCase:
 
 
 @pytest.fixture
-def make_harness(case: ChannelCase, recorded: dict[str, list[RecordedRequest]],
-                 tmp_path: Path) -> Iterator[Any]:
+def make_harness(
+    case: ChannelCase, recorded: dict[str, list[RecordedRequest]], tmp_path: Path
+) -> Iterator[Any]:
     made: list[Harness] = []
 
     def make(**kw: Any) -> Harness:

@@ -16,12 +16,20 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
-
-from omnisync.channels import HTTP_TYPES
-from omnisync.errors import AuthError, ChannelError, Kind, PermanentError, RateLimited, ResponseError, TransientError
-from omnisync.models import DESCRIPTION, FIELD_KINDS, PRICE, QUANTITY, TITLE, Value
 from tests.fakes.base import Faults, Sales
 from tests.fakes.server import FAKES
+
+from omnisync.channels import HTTP_TYPES
+from omnisync.errors import (
+    AuthError,
+    ChannelError,
+    Kind,
+    PermanentError,
+    RateLimited,
+    ResponseError,
+    TransientError,
+)
+from omnisync.models import DESCRIPTION, FIELD_KINDS, PRICE, QUANTITY, TITLE, Value
 
 from .cases import CASES
 from .conftest import Harness
@@ -85,8 +93,12 @@ def test_money_round_trips_exactly(harness: Harness, amount: str) -> None:
 def test_every_declared_field_round_trips(harness: Harness) -> None:
     sku = harness.fake.seed(1)[0]
     harness.read()
-    new: dict[str, Value] = {QUANTITY: 7, PRICE: harness.money("23.45"), TITLE: "Mug — blue ✓",
-                           DESCRIPTION: "Line one.\n\nLine two with <b>bold</b> & more."}
+    new: dict[str, Value] = {
+        QUANTITY: 7,
+        PRICE: harness.money("23.45"),
+        TITLE: "Mug — blue ✓",
+        DESCRIPTION: "Line one.\n\nLine two with <b>bold</b> & more.",
+    }
     values = {k: v for k, v in new.items() if k in harness.caps.fields}
     [result] = harness.write({sku: values})
     assert result.ok, result.error
@@ -163,9 +175,13 @@ def test_429_retry_after_is_honoured(harness: Harness) -> None:
 def test_retry_after_as_an_http_date_is_honoured(harness: Harness) -> None:
     harness.fake.seed(2)
     now = datetime.now(UTC).replace(microsecond=0)
-    harness.fake.faults.fail_next(429, headers={
-        "Retry-After": format_datetime(now + timedelta(seconds=30), usegmt=True),
-        "Date": format_datetime(now, usegmt=True)})
+    harness.fake.faults.fail_next(
+        429,
+        headers={
+            "Retry-After": format_datetime(now + timedelta(seconds=30), usegmt=True),
+            "Date": format_datetime(now, usegmt=True),
+        },
+    )
     harness.read()
     assert 30.0 in harness.sleeps
 
@@ -347,7 +363,7 @@ def _forms(secret: str) -> set[str]:
     """The secret, its URL-encoded forms, and every 12-character piece of it (a message cut short
     must not leave half a secret behind)."""
     out = {secret, quote(secret, safe=""), quote_plus(secret)}
-    out.update(secret[i:i + 12] for i in range(0, max(1, len(secret) - 11)))
+    out.update(secret[i : i + 12] for i in range(0, max(1, len(secret) - 11)))
     return out
 
 

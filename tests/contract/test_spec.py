@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from omnisync.models import DESCRIPTION, PRICE, QUANTITY, TITLE
 from tests import spec_check
 from tests.spec_check import DiscoveryDoc, GraphQLSchema, RecordedRequest, require_specs
+
+from omnisync.models import DESCRIPTION, PRICE, QUANTITY, TITLE
 
 from .cases import ChannelCase
 from .conftest import Harness
@@ -42,8 +42,9 @@ def exercise(make_harness: Any) -> None:
         other.write({s: {QUANTITY: 1} for s in other.fake.skus()})
 
 
-def test_every_recorded_request_conforms(case: ChannelCase, make_harness: Any,
-                                         recorded: dict[str, list[RecordedRequest]]) -> None:
+def test_every_recorded_request_conforms(
+    case: ChannelCase, make_harness: Any, recorded: dict[str, list[RecordedRequest]]
+) -> None:
     if case.spec is None or case.violations is None:
         pytest.fail(f"{case.type} has no spec loader: add one to its case (or a known gap with a reason)")
     spec = case.spec()
@@ -80,8 +81,13 @@ def test_spec_tests_skip_locally_but_fail_in_ci(monkeypatch: pytest.MonkeyPatch)
 # -- the helpers later adapters use ----------------------------------------------------------------
 def test_google_discovery_helper_validates_merchant_api_requests() -> None:
     doc = DiscoveryDoc.load(require_specs("google", "merchantapi.products_v1beta.json"))
-    good = {"offerId": "SKU-1", "contentLanguage": "en", "feedLabel": "US", "channel": "ONLINE",
-            "attributes": {"title": "Mug", "price": {"amountMicros": "19990000", "currencyCode": "USD"}}}
+    good = {
+        "offerId": "SKU-1",
+        "contentLanguage": "en",
+        "feedLabel": "US",
+        "channel": "ONLINE",
+        "attributes": {"title": "Mug", "price": {"amountMicros": "19990000", "currencyCode": "USD"}},
+    }
     path = "products/v1beta/accounts/123/productInputs:insert"
     query = [("dataSource", "accounts/123/dataSources/456")]
     assert doc.violations("POST", path, query, good) == []
@@ -95,17 +101,34 @@ def test_google_discovery_helper_validates_merchant_api_requests() -> None:
 
 def test_graphql_helper_validates_shopify_operations() -> None:
     schema = GraphQLSchema.load(require_specs("shopify", "admin_schema_2025-01.json.gz"))
-    mutation = ("mutation set($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) "
-                "{ userErrors { field message code } } }")
-    good: dict[str, Any] = {"input": {"reason": "correction", "name": "available", "ignoreCompareQuantity": True,
-                      "quantities": [{"inventoryItemId": "gid://shopify/InventoryItem/1",
-                                      "locationId": "gid://shopify/Location/1", "quantity": 5}]}}
+    mutation = (
+        "mutation set($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) "
+        "{ userErrors { field message code } } }"
+    )
+    good: dict[str, Any] = {
+        "input": {
+            "reason": "correction",
+            "name": "available",
+            "ignoreCompareQuantity": True,
+            "quantities": [
+                {
+                    "inventoryItemId": "gid://shopify/InventoryItem/1",
+                    "locationId": "gid://shopify/Location/1",
+                    "quantity": 5,
+                }
+            ],
+        }
+    }
     assert schema.violations(mutation, good) == []
     bad = {"input": {**good["input"], "quantities": [{**good["input"]["quantities"][0], "quantity": "5x"}]}}
     assert schema.violations(mutation, bad)
     assert schema.violations("{ shop { nam } }")
-    rec = RecordedRequest("POST", "https://x.myshopify.com/admin/api/2025-01/graphql.json",
-                          (("content-type", "application/json"),), b'{"query": "{ shop { name } }"}')
+    rec = RecordedRequest(
+        "POST",
+        "https://x.myshopify.com/admin/api/2025-01/graphql.json",
+        (("content-type", "application/json"),),
+        b'{"query": "{ shop { name } }"}',
+    )
     assert schema.request_violations(rec) == []
 
 

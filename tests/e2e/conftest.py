@@ -33,8 +33,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"{what}: {seconds:.1f} s")
 
 
-def _start(name: str, args: list[str], *, cwd: Path, env: dict[str, str], log: Path,
-           port_env: str, health: str) -> tuple[Process, str]:
+def _start(
+    name: str, args: list[str], *, cwd: Path, env: dict[str, str], log: Path, port_env: str, health: str
+) -> tuple[Process, str]:
     """Start a server on a free port (another port if one was taken meanwhile); ``{port}`` in
     ``args`` and the variable ``port_env`` carry the port."""
     for attempt in range(3):
@@ -64,10 +65,21 @@ def vendure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     project, took = npm_project("vendure")
     TIMINGS["vendure npm ci"] = took
     logs = tmp_path_factory.mktemp("vendure-server")
-    env = {**os.environ, "VENDURE_DISABLE_TELEMETRY": "true", "VENDURE_SUPERADMIN_USER": VENDURE_USER,
-           "VENDURE_SUPERADMIN_PASS": VENDURE_PASS}
-    proc, url = _start("vendure", [node, "server.js"], cwd=project, env=env, log=logs / "server.log",
-                       port_env="VENDURE_PORT", health="/health")
+    env = {
+        **os.environ,
+        "VENDURE_DISABLE_TELEMETRY": "true",
+        "VENDURE_SUPERADMIN_USER": VENDURE_USER,
+        "VENDURE_SUPERADMIN_PASS": VENDURE_PASS,
+    }
+    proc, url = _start(
+        "vendure",
+        [node, "server.js"],
+        cwd=project,
+        env=env,
+        log=logs / "server.log",
+        port_env="VENDURE_PORT",
+        health="/health",
+    )
     try:
         started = time.monotonic()
         admin = VendureAdmin(url, VENDURE_USER, VENDURE_PASS)
@@ -96,23 +108,45 @@ def medusa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         database_url = pg.create_database("medusa")
         TIMINGS["postgres initdb + start"] = time.monotonic() - started
-        env = {**os.environ, "DATABASE_URL": database_url, "MEDUSA_DISABLE_TELEMETRY": "true",
-               "NODE_ENV": "development", "JWT_SECRET": "e2e-jwt", "COOKIE_SECRET": "e2e-cookie"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "MEDUSA_DISABLE_TELEMETRY": "true",
+            "NODE_ENV": "development",
+            "JWT_SECRET": "e2e-jwt",
+            "COOKIE_SECRET": "e2e-cookie",
+        }
         cli = str(project / "node_modules" / "@medusajs" / "cli" / "cli.js")
         import subprocess
 
-        for what, args in (("medusa db:migrate", [node, cli, "db:migrate"]),
-                           ("medusa user", [node, cli, "user", "-e", MEDUSA_EMAIL, "-p", MEDUSA_PASS])):
+        for what, args in (
+            ("medusa db:migrate", [node, cli, "db:migrate"]),
+            ("medusa user", [node, cli, "user", "-e", MEDUSA_EMAIL, "-p", MEDUSA_PASS]),
+        ):
             started = time.monotonic()
             with open(logs / "setup.log", "ab") as fh:
-                p = subprocess.run(args, cwd=project, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, timeout=900)
+                p = subprocess.run(
+                    args,
+                    cwd=project,
+                    env=env,
+                    stdout=fh,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    timeout=900,
+                )
             if p.returncode != 0:
                 tail = "\n".join((logs / "setup.log").read_text(errors="replace").splitlines()[-30:])
                 raise RuntimeError(f"{what} failed ({p.returncode}):\n{tail}")
             TIMINGS[what] = time.monotonic() - started
-        proc, url = _start("medusa", [node, cli, "start", "-H", "127.0.0.1", "-p", "{port}"], cwd=project, env=env,
-                           log=logs / "server.log", port_env="PORT", health="/health")
+        proc, url = _start(
+            "medusa",
+            [node, cli, "start", "-H", "127.0.0.1", "-p", "{port}"],
+            cwd=project,
+            env=env,
+            log=logs / "server.log",
+            port_env="PORT",
+            health="/health",
+        )
         try:
             started = time.monotonic()
             admin = MedusaAdmin(url, MEDUSA_EMAIL, MEDUSA_PASS)

@@ -23,6 +23,7 @@ class AdminError(RuntimeError):
 
 # -- Vendure -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class VendureVariant:
     id: str
@@ -56,18 +57,26 @@ class VendureAdmin:
         self.http.close()
 
     def login(self, username: str, password: str) -> None:
-        r = self.http.post(self.url, json={"query": """
+        r = self.http.post(
+            self.url,
+            json={
+                "query": """
             mutation($u: String!, $p: String!) { login(username: $u, password: $p, rememberMe: true) {
               __typename ... on ErrorResult { errorCode message } } }""",
-                                           "variables": {"u": username, "p": password}})
+                "variables": {"u": username, "p": password},
+            },
+        )
         r.raise_for_status()
         if r.json()["data"]["login"]["__typename"] != "CurrentUser":
             raise AdminError(f"Vendure login failed: {r.text}")
         self.token = r.headers["vendure-auth-token"]
 
     def gql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        r = self.http.post(self.url, json={"query": query, "variables": dict(variables or {})},
-                           headers={"Authorization": f"Bearer {self.token}"})
+        r = self.http.post(
+            self.url,
+            json={"query": query, "variables": dict(variables or {})},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
         body = r.json()
         if r.status_code != 200 or body.get("errors"):
             raise AdminError(f"Vendure said {r.status_code}: {r.text[:2000]}")
@@ -76,34 +85,51 @@ class VendureAdmin:
     # -- one-time store set-up ---------------------------------------------------------------
     def seed_store(self) -> None:
         """Country, zone, default tax zone and a 0 % tax rate: without them no variant can be made."""
-        country = self.gql('mutation { createCountry(input:{ code:"US", enabled:true, translations:'
-                           '[{languageCode:en, name:"United States"}] }) { id } }')["createCountry"]["id"]
-        zone = self.gql('mutation($m:[ID!]!) { createZone(input:{ name:"Default Zone", memberIds:$m })'
-                        ' { id } }', {"m": [country]})["createZone"]["id"]
-        out = self.gql('mutation($z:ID!) { updateChannel(input:{ id:"1", defaultTaxZoneId:$z, '
-                       'defaultShippingZoneId:$z }) { __typename ... on ErrorResult { message } } }',
-                       {"z": zone})
+        country = self.gql(
+            'mutation { createCountry(input:{ code:"US", enabled:true, translations:'
+            '[{languageCode:en, name:"United States"}] }) { id } }'
+        )["createCountry"]["id"]
+        zone = self.gql(
+            'mutation($m:[ID!]!) { createZone(input:{ name:"Default Zone", memberIds:$m }) { id } }',
+            {"m": [country]},
+        )["createZone"]["id"]
+        out = self.gql(
+            'mutation($z:ID!) { updateChannel(input:{ id:"1", defaultTaxZoneId:$z, '
+            "defaultShippingZoneId:$z }) { __typename ... on ErrorResult { message } } }",
+            {"z": zone},
+        )
         if out["updateChannel"]["__typename"] != "Channel":
             raise AdminError(f"updateChannel: {out}")
-        cat = self.gql('mutation { createTaxCategory(input:{ name:"Standard", isDefault:true }) { id } }'
-                       )["createTaxCategory"]["id"]
-        self.gql('mutation($c:ID!, $z:ID!) { createTaxRate(input:{ name:"Standard 0%", enabled:true, '
-                 'value:0, categoryId:$c, zoneId:$z }) { id } }', {"c": cat, "z": zone})
+        cat = self.gql('mutation { createTaxCategory(input:{ name:"Standard", isDefault:true }) { id } }')[
+            "createTaxCategory"
+        ]["id"]
+        self.gql(
+            'mutation($c:ID!, $z:ID!) { createTaxRate(input:{ name:"Standard 0%", enabled:true, '
+            "value:0, categoryId:$c, zoneId:$z }) { id } }",
+            {"c": cat, "z": zone},
+        )
 
     def stock_locations(self) -> list[tuple[str, str]]:
-        items = self.gql("{ stockLocations(options:{ sort:{ id: ASC }, take: 100 }) { items { id name } } }"
-                         )["stockLocations"]["items"]
+        items = self.gql("{ stockLocations(options:{ sort:{ id: ASC }, take: 100 }) { items { id name } } }")[
+            "stockLocations"
+        ]["items"]
         return [(i["id"], i["name"]) for i in items]
 
     def create_stock_location(self, name: str) -> str:
-        return str(self.gql('mutation($n:String!) { createStockLocation(input:{ name:$n }) { id } }',
-                            {"n": name})["createStockLocation"]["id"])
+        return str(
+            self.gql("mutation($n:String!) { createStockLocation(input:{ name:$n }) { id } }", {"n": name})[
+                "createStockLocation"
+            ]["id"]
+        )
 
     def create_api_key(self, name: str) -> str:
         roles = self.gql("{ roles { items { id code } } }")["roles"]["items"]
         role = next(r["id"] for r in roles if r["code"] == "__super_admin_role__")
-        out = self.gql('mutation($r:[ID!]!, $n:String!) { createApiKey(input:{ roleIds:$r, '
-                       'translations:[{ languageCode: en, name: $n }] }) { apiKey } }', {"r": role, "n": name})
+        out = self.gql(
+            "mutation($r:[ID!]!, $n:String!) { createApiKey(input:{ roleIds:$r, "
+            "translations:[{ languageCode: en, name: $n }] }) { apiKey } }",
+            {"r": role, "n": name},
+        )
         return str(out["createApiKey"]["apiKey"])
 
     # -- catalog seeding -----------------------------------------------------------------------
@@ -113,25 +139,35 @@ class VendureAdmin:
         with more than one variant gets an option group with one option per variant."""
         chunk = 40
         for start in range(0, len(groups), chunk):
-            part = groups[start:start + chunk]
+            part = groups[start : start + chunk]
             doc = " ".join(
-                f'p{i}: createProduct(input:{{ enabled:true, translations:[{{ languageCode:en, '
-                f'name:{_gs(g["name"])}, slug:{_gs(g["slug"])}, description:{_gs(g["description"])} }}] }})'
-                f' {{ id }}' for i, g in enumerate(part))
+                f"p{i}: createProduct(input:{{ enabled:true, translations:[{{ languageCode:en, "
+                f"name:{_gs(g['name'])}, slug:{_gs(g['slug'])}, description:{_gs(g['description'])} }}] }})"
+                f" {{ id }}"
+                for i, g in enumerate(part)
+            )
             made = self.gql(f"mutation {{ {doc} }}")
             ids = [made[f"p{i}"]["id"] for i in range(len(part))]
             multi = [(i, g) for i, g in enumerate(part) if len(g["variants"]) > 1]
             options: dict[int, list[str]] = {}
             if multi:
                 doc = " ".join(
-                    f'o{i}: createProductOptionGroup(input:{{ code:{_gs(g["slug"] + "-opt")}, '
+                    f"o{i}: createProductOptionGroup(input:{{ code:{_gs(g['slug'] + '-opt')}, "
                     f'translations:[{{ languageCode:en, name:"Option" }}], options:['
-                    + ", ".join(f'{{ code:{_gs("o" + str(k))}, translations:[{{ languageCode:en, '
-                                f'name:{_gs(v["name"])} }}] }}' for k, v in enumerate(g["variants"]))
-                    + "] }) { id options { id code } }" for i, g in multi)
+                    + ", ".join(
+                        f"{{ code:{_gs('o' + str(k))}, translations:[{{ languageCode:en, "
+                        f"name:{_gs(v['name'])} }}] }}"
+                        for k, v in enumerate(g["variants"])
+                    )
+                    + "] }) { id options { id code } }"
+                    for i, g in multi
+                )
                 made = self.gql(f"mutation {{ {doc} }}")
-                doc = " ".join(f'a{i}: addOptionGroupToProduct(productId:{_gs(ids[i])}, '
-                               f'optionGroupId:{_gs(made[f"o{i}"]["id"])}) {{ id }}' for i, _ in multi)
+                doc = " ".join(
+                    f"a{i}: addOptionGroupToProduct(productId:{_gs(ids[i])}, "
+                    f"optionGroupId:{_gs(made[f'o{i}']['id'])}) {{ id }}"
+                    for i, _ in multi
+                )
                 self.gql(f"mutation {{ {doc} }}")
                 for i, _ in multi:
                     opts = sorted(made[f"o{i}"]["options"], key=lambda o: int(o["code"][1:]))
@@ -140,30 +176,52 @@ class VendureAdmin:
             for i, g in enumerate(part):
                 for k, v in enumerate(g["variants"]):
                     item: dict[str, Any] = {
-                        "productId": ids[i], "sku": v["sku"], "price": v["price"],
+                        "productId": ids[i],
+                        "sku": v["sku"],
+                        "price": v["price"],
                         "translations": [{"languageCode": "en", "name": v["name"]}],
-                        "stockLevels": [{"stockLocationId": loc, "stockOnHand": v["stock"].get(loc, 0)}
-                                        for loc in locations],
+                        "stockLevels": [
+                            {"stockLocationId": loc, "stockOnHand": v["stock"].get(loc, 0)}
+                            for loc in locations
+                        ],
                     }
                     if i in options:
                         item["optionIds"] = [options[i][k]]
                     inputs.append(item)
-            self.gql("mutation($i:[CreateProductVariantInput!]!) { createProductVariants(input:$i) { id } }",
-                     {"i": inputs})
+            self.gql(
+                "mutation($i:[CreateProductVariantInput!]!) { createProductVariants(input:$i) { id } }",
+                {"i": inputs},
+            )
 
     def add_duplicate_variant(self, product_id: str, sku: str, price: int) -> str:
         """A second variant with an existing SKU (Vendure allows it) on a single-variant product."""
-        group = self.gql('mutation($c:String!) { createProductOptionGroup(input:{ code:$c, translations:'
-                         '[{ languageCode:en, name:"Edition" }], options:[{ code:"a", translations:'
-                         '[{ languageCode:en, name:"A" }] }, { code:"b", translations:[{ languageCode:en, '
-                         'name:"B" }] }] }) { id options { id code } } }', {"c": f"dup-{sku.lower()}"})
+        group = self.gql(
+            "mutation($c:String!) { createProductOptionGroup(input:{ code:$c, translations:"
+            '[{ languageCode:en, name:"Edition" }], options:[{ code:"a", translations:'
+            '[{ languageCode:en, name:"A" }] }, { code:"b", translations:[{ languageCode:en, '
+            'name:"B" }] }] }) { id options { id code } } }',
+            {"c": f"dup-{sku.lower()}"},
+        )
         group = group["createProductOptionGroup"]
-        self.gql("mutation($p:ID!, $g:ID!) { addOptionGroupToProduct(productId:$p, optionGroupId:$g) { id } }",
-                 {"p": product_id, "g": group["id"]})
+        self.gql(
+            "mutation($p:ID!, $g:ID!) { addOptionGroupToProduct(productId:$p, optionGroupId:$g) { id } }",
+            {"p": product_id, "g": group["id"]},
+        )
         option = next(o["id"] for o in group["options"] if o["code"] == "b")
-        out = self.gql("mutation($i:[CreateProductVariantInput!]!) { createProductVariants(input:$i) { id } }",
-                       {"i": [{"productId": product_id, "sku": sku, "price": price, "optionIds": [option],
-                               "translations": [{"languageCode": "en", "name": f"{sku} copy"}]}]})
+        out = self.gql(
+            "mutation($i:[CreateProductVariantInput!]!) { createProductVariants(input:$i) { id } }",
+            {
+                "i": [
+                    {
+                        "productId": product_id,
+                        "sku": sku,
+                        "price": price,
+                        "optionIds": [option],
+                        "translations": [{"languageCode": "en", "name": f"{sku} copy"}],
+                    }
+                ]
+            },
+        )
         return str(out["createProductVariants"][0]["id"])
 
     def delete_variant(self, variant_id: str) -> None:
@@ -178,19 +236,33 @@ class VendureAdmin:
             opts: dict[str, Any] = {"skip": skip, "take": 500, "sort": {"id": "ASC"}}
             if wanted is not None:
                 opts["filter"] = {"sku": {"in": wanted}}
-            page = self.gql("""query($o: ProductVariantListOptions) { productVariants(options:$o) {
+            page = self.gql(
+                """query($o: ProductVariantListOptions) { productVariants(options:$o) {
                 totalItems items { id sku name price priceWithTax currencyCode updatedAt
                   stockLevels { stockLocationId stockOnHand stockAllocated }
-                  product { id name description variants { id } } } } }""", {"o": opts})["productVariants"]
+                  product { id name description variants { id } } } } }""",
+                {"o": opts},
+            )["productVariants"]
             for v in page["items"]:
-                out.append(VendureVariant(
-                    id=v["id"], sku=v["sku"], name=v["name"], price=v["price"],
-                    price_with_tax=v["priceWithTax"], currency=v["currencyCode"],
-                    stock={s["stockLocationId"]: (s["stockOnHand"], s["stockAllocated"])
-                           for s in v["stockLevels"]},
-                    product_id=v["product"]["id"], product_name=v["product"]["name"],
-                    product_variants=len(v["product"]["variants"]),
-                    description=v["product"]["description"], updated_at=v["updatedAt"]))
+                out.append(
+                    VendureVariant(
+                        id=v["id"],
+                        sku=v["sku"],
+                        name=v["name"],
+                        price=v["price"],
+                        price_with_tax=v["priceWithTax"],
+                        currency=v["currencyCode"],
+                        stock={
+                            s["stockLocationId"]: (s["stockOnHand"], s["stockAllocated"])
+                            for s in v["stockLevels"]
+                        },
+                        product_id=v["product"]["id"],
+                        product_name=v["product"]["name"],
+                        product_variants=len(v["product"]["variants"]),
+                        description=v["product"]["description"],
+                        updated_at=v["updatedAt"],
+                    )
+                )
             skip += len(page["items"])
             if not page["items"] or skip >= page["totalItems"]:
                 return out
@@ -205,14 +277,27 @@ class VendureAdmin:
 
     def set_stock(self, levels: Mapping[str, Mapping[str, int]]) -> None:
         """variant id -> {stock location id: stockOnHand} (a sale or a restock made in Vendure)."""
-        self.gql("mutation($i:[UpdateProductVariantInput!]!) { updateProductVariants(input:$i) { id } }",
-                 {"i": [{"id": vid, "stockLevels": [{"stockLocationId": loc, "stockOnHand": n}
-                                                    for loc, n in locs.items()]}
-                        for vid, locs in levels.items()]})
+        self.gql(
+            "mutation($i:[UpdateProductVariantInput!]!) { updateProductVariants(input:$i) { id } }",
+            {
+                "i": [
+                    {
+                        "id": vid,
+                        "stockLevels": [
+                            {"stockLocationId": loc, "stockOnHand": n} for loc, n in locs.items()
+                        ],
+                    }
+                    for vid, locs in levels.items()
+                ]
+            },
+        )
 
     def stock_adjustments(self, variant_id: str) -> int:
-        out = self.gql("""query($id:ID!) { productVariant(id:$id) { stockMovements(options:{ take: 1000 }) {
-            items { __typename ... on StockMovement { type } } } } }""", {"id": variant_id})
+        out = self.gql(
+            """query($id:ID!) { productVariant(id:$id) { stockMovements(options:{ take: 1000 }) {
+            items { __typename ... on StockMovement { type } } } } }""",
+            {"id": variant_id},
+        )
         items = out["productVariant"]["stockMovements"]["items"]
         return sum(1 for i in items if i.get("type") == "ADJUSTMENT")
 
@@ -223,6 +308,7 @@ def _gs(value: str) -> str:
 
 
 # -- Medusa ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class MedusaVariant:
@@ -257,8 +343,7 @@ class MedusaAdmin:
     def close(self) -> None:
         self.http.close()
 
-    def call(self, method: str, path: str, *, json: Any = None,
-             params: Any = None) -> dict[str, Any]:
+    def call(self, method: str, path: str, *, json: Any = None, params: Any = None) -> dict[str, Any]:
         content = dumps_exact(json).encode() if json is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
         r = self.http.request(method, path, content=content, params=params, headers=headers)
@@ -271,8 +356,11 @@ class MedusaAdmin:
         """USD as the store's default currency, stock locations linked to the default sales
         channel; returns (sales channel id, stock location ids)."""
         store = self.call("GET", "/admin/stores")["stores"][0]
-        self.call("POST", f"/admin/stores/{store['id']}",
-                  json={"supported_currencies": [{"currency_code": "usd", "is_default": True}]})
+        self.call(
+            "POST",
+            f"/admin/stores/{store['id']}",
+            json={"supported_currencies": [{"currency_code": "usd", "is_default": True}]},
+        )
         channel = self.call("GET", "/admin/sales-channels")["sales_channels"][0]["id"]
         locs = []
         for name in location_names:
@@ -282,88 +370,146 @@ class MedusaAdmin:
         return channel, locs
 
     def create_api_key(self, title: str) -> str:
-        return str(self.call("POST", "/admin/api-keys", json={"title": title, "type": "secret"}
-                             )["api_key"]["token"])
+        return str(
+            self.call("POST", "/admin/api-keys", json={"title": title, "type": "secret"})["api_key"]["token"]
+        )
 
     # -- catalog seeding -----------------------------------------------------------------------
-    def create_products(self, groups: Sequence[Mapping[str, Any]], sales_channel: str,
-                        locations: Sequence[str]) -> None:
+    def create_products(
+        self, groups: Sequence[Mapping[str, Any]], sales_channel: str, locations: Sequence[str]
+    ) -> None:
         """Each group: ``{"title", "handle", "description", "variants": [{"sku", "title",
         "price" (Decimal, USD), "stock": {location id: units}}]}``."""
         for start in range(0, len(groups), 25):
-            part = groups[start:start + 25]
+            part = groups[start : start + 25]
             create = []
             for g in part:
                 values = [v["title"] for v in g["variants"]]
-                create.append({
-                    "title": g["title"], "handle": g["handle"], "description": g["description"],
-                    "status": "published", "sales_channels": [{"id": sales_channel}],
-                    "options": [{"title": "Variant", "values": values}],
-                    "variants": [{"title": v["title"], "sku": v["sku"], "manage_inventory": True,
-                                  "options": {"Variant": v["title"]},
-                                  "prices": [{"currency_code": "usd", "amount": Decimal(v["price"])}]}
-                                 for v in g["variants"]],
-                })
+                create.append(
+                    {
+                        "title": g["title"],
+                        "handle": g["handle"],
+                        "description": g["description"],
+                        "status": "published",
+                        "sales_channels": [{"id": sales_channel}],
+                        "options": [{"title": "Variant", "values": values}],
+                        "variants": [
+                            {
+                                "title": v["title"],
+                                "sku": v["sku"],
+                                "manage_inventory": True,
+                                "options": {"Variant": v["title"]},
+                                "prices": [{"currency_code": "usd", "amount": Decimal(v["price"])}],
+                            }
+                            for v in g["variants"]
+                        ],
+                    }
+                )
             self.call("POST", "/admin/products/batch", json={"create": create})
             variants = [v for g in part for v in g["variants"]]
             items = self.inventory_items([v["sku"] for v in variants])
-            levels = [{"inventory_item_id": items[v["sku"]], "location_id": loc,
-                       "stocked_quantity": v["stock"].get(loc, 0)}
-                      for v in variants for loc in locations]
+            levels = [
+                {
+                    "inventory_item_id": items[v["sku"]],
+                    "location_id": loc,
+                    "stocked_quantity": v["stock"].get(loc, 0),
+                }
+                for v in variants
+                for loc in locations
+            ]
             self.call("POST", "/admin/inventory-items/location-levels/batch", json={"create": levels})
 
     def inventory_items(self, skus: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for start in range(0, len(skus), 100):
-            part = list(skus[start:start + 100])
-            got = self.call("GET", "/admin/inventory-items",
-                            params=[("sku", s) for s in part] + [("limit", "1000"), ("fields", "id,sku")])
+            part = list(skus[start : start + 100])
+            got = self.call(
+                "GET",
+                "/admin/inventory-items",
+                params=[("sku", s) for s in part] + [("limit", "1000"), ("fields", "id,sku")],
+            )
             out.update({i["sku"]: i["id"] for i in got["inventory_items"]})
         return out
 
     # -- reading -----------------------------------------------------------------------------
     def variants(self, skus: Sequence[str]) -> dict[str, MedusaVariant]:
         out: dict[str, MedusaVariant] = {}
-        fields = ("id,sku,title,product_id,updated_at,*prices,product.title,product.description,"
-                  "inventory_items.inventory_item_id,inventory_items.inventory.location_levels.*")
+        fields = (
+            "id,sku,title,product_id,updated_at,*prices,product.title,product.description,"
+            "inventory_items.inventory_item_id,inventory_items.inventory.location_levels.*"
+        )
         for start in range(0, len(skus), 100):
-            part = list(skus[start:start + 100])
-            got = self.call("GET", "/admin/product-variants",
-                            params=[("sku", s) for s in part] + [("limit", "1000"), ("fields", fields)])
+            part = list(skus[start : start + 100])
+            got = self.call(
+                "GET",
+                "/admin/product-variants",
+                params=[("sku", s) for s in part] + [("limit", "1000"), ("fields", fields)],
+            )
             products = {}
             ids = sorted({v["product_id"] for v in got["variants"]})
             if ids:
-                products = {p["id"]: len(p["variants"]) for p in self.call(
-                    "GET", "/admin/products",
-                    params=[("id", i) for i in ids] + [("limit", "1000"), ("fields", "id,variants.id")]
-                )["products"]}
+                products = {
+                    p["id"]: len(p["variants"])
+                    for p in self.call(
+                        "GET",
+                        "/admin/products",
+                        params=[("id", i) for i in ids] + [("limit", "1000"), ("fields", "id,variants.id")],
+                    )["products"]
+                }
             for v in got["variants"]:
                 links = v.get("inventory_items") or []
                 inv = links[0] if links else None
                 levels = {}
                 if inv is not None:
                     for lv in (inv.get("inventory") or {}).get("location_levels") or []:
-                        levels[lv["location_id"]] = (int(lv["stocked_quantity"]), int(lv["reserved_quantity"]))
+                        levels[lv["location_id"]] = (
+                            int(lv["stocked_quantity"]),
+                            int(lv["reserved_quantity"]),
+                        )
                 out[v["sku"]] = MedusaVariant(
-                    id=v["id"], sku=v["sku"], title=v["title"], product_id=v["product_id"],
-                    product_title=v["product"]["title"], product_variants=products[v["product_id"]],
+                    id=v["id"],
+                    sku=v["sku"],
+                    title=v["title"],
+                    product_id=v["product_id"],
+                    product_title=v["product"]["title"],
+                    product_variants=products[v["product_id"]],
                     description=v["product"]["description"] or "",
-                    prices={p["currency_code"]: Decimal(str(p["amount"])) for p in v["prices"]
-                            if not p.get("rules") and p.get("min_quantity") is None},
-                    inventory_item_id=inv["inventory_item_id"] if inv else None, levels=levels,
-                    updated_at=v["updated_at"])
+                    prices={
+                        p["currency_code"]: Decimal(str(p["amount"]))
+                        for p in v["prices"]
+                        if not p.get("rules") and p.get("min_quantity") is None
+                    },
+                    inventory_item_id=inv["inventory_item_id"] if inv else None,
+                    levels=levels,
+                    updated_at=v["updated_at"],
+                )
         return out
 
     def set_stock(self, levels: Sequence[tuple[str, str, int]]) -> None:
         """(inventory item id, location id, stocked quantity): a sale shipped, or a restock."""
-        self.call("POST", "/admin/inventory-items/location-levels/batch", json={"update": [
-            {"inventory_item_id": i, "location_id": loc, "stocked_quantity": n} for i, loc, n in levels]})
+        self.call(
+            "POST",
+            "/admin/inventory-items/location-levels/batch",
+            json={
+                "update": [
+                    {"inventory_item_id": i, "location_id": loc, "stocked_quantity": n}
+                    for i, loc, n in levels
+                ]
+            },
+        )
 
     def reserve(self, inventory_item_id: str, location_id: str, quantity: int) -> str:
         """Units reserved for an order not shipped yet (what a sale does first in Medusa)."""
-        out = self.call("POST", "/admin/reservations", json={
-            "inventory_item_id": inventory_item_id, "location_id": location_id, "quantity": quantity,
-            "description": "omnisync e2e sale"})
+        out = self.call(
+            "POST",
+            "/admin/reservations",
+            json={
+                "inventory_item_id": inventory_item_id,
+                "location_id": location_id,
+                "quantity": quantity,
+                "description": "omnisync e2e sale",
+            },
+        )
         return str(out["reservation"]["id"])
 
     def delete_variant(self, product_id: str, variant_id: str) -> None:

@@ -78,8 +78,9 @@ max_write_batch = 200
 """
 
 
-def make_seller(root: Path, store: Store, proxy: Proxy, items: Sequence[Item], *,
-                api_key: bool = False, batch: int = 100) -> Seller:
+def make_seller(
+    root: Path, store: Store, proxy: Proxy, items: Sequence[Item], *, api_key: bool = False, batch: int = 100
+) -> Seller:
     table, env = store.channel(proxy.url, api_key=api_key, batch=batch)
     config = f'catalog = "catalog.db"\nstate = "state.db"\n\n{table}\n{RULES}'
     seller = Seller(root, config, env)
@@ -150,6 +151,7 @@ def channel_report(report: Mapping[str, Any], channel: str) -> Mapping[str, Any]
 
 # -- the scenarios ------------------------------------------------------------------------------
 
+
 def push_edit_sell_converge(root: Path, store: Store, proxy: Proxy) -> None:
     """Push a catalog of a few hundred SKUs with variants; change prices, stock, titles and
     descriptions and push only those; sell in the store and see the sales leave the central stock
@@ -167,8 +169,9 @@ def push_edit_sell_converge(root: Path, store: Store, proxy: Proxy) -> None:
     assert channel_report(report, "shop")["applied"] > 0
     assert_store_matches(seller, store, skus)
     sent, calls = store.sent(proxy.requests)
-    assert {t for t in sent if not t[0].startswith("product:")} <= {(s, k) for s in skus
-                                                                     for k in seller.expected("shop")[s].values}
+    assert {t for t in sent if not t[0].startswith("product:")} <= {
+        (s, k) for s in skus for k in seller.expected("shop")[s].values
+    }
 
     # 2. Nothing changed: nothing is written anywhere.
     proxy.reset()
@@ -181,10 +184,14 @@ def push_edit_sell_converge(root: Path, store: Store, proxy: Proxy) -> None:
     # 3. The seller edits prices, stock, titles and descriptions: only those fields are sent.
     before = seller.expected("shop")
     seller.sql("UPDATE products SET price_minor = price_minor + 200 WHERE group_key = 'E-TEE003'")
-    seller.sql("UPDATE products SET price_minor = price_minor + 100 WHERE sku IN "
-               "('E-MUG005','E-MUG006','E-MUG007','E-MUG008','E-MUG009')")
-    seller.sql("UPDATE stock SET quantity = quantity + 5 WHERE location = 'warehouse' AND "
-               "(sku LIKE 'E-TEE010-%' OR sku IN ('E-MUG020', 'E-MUG021'))")
+    seller.sql(
+        "UPDATE products SET price_minor = price_minor + 100 WHERE sku IN "
+        "('E-MUG005','E-MUG006','E-MUG007','E-MUG008','E-MUG009')"
+    )
+    seller.sql(
+        "UPDATE stock SET quantity = quantity + 5 WHERE location = 'warehouse' AND "
+        "(sku LIKE 'E-TEE010-%' OR sku IN ('E-MUG020', 'E-MUG021'))"
+    )
     seller.sql("UPDATE products SET description = 'Now in recycled cotton.' WHERE group_key = 'E-TEE007'")
     seller.sql("UPDATE products SET description = 'Dishwasher safe.' WHERE sku = 'E-MUG011'")
     seller.sql("UPDATE products SET title = 'Tee 12 Large' WHERE sku = 'E-TEE012-L'")
@@ -227,8 +234,9 @@ def push_edit_sell_converge(root: Path, store: Store, proxy: Proxy) -> None:
     for sku, loc, units in sales:
         where = "warehouse" if loc == 0 else "store"
         assert now[sku][where] == stock[sku][where] - units, sku
-    assert {s: v for s, v in now.items() if s not in {x[0] for x in sales}} == \
-        {s: v for s, v in stock.items() if s not in {x[0] for x in sales}}
+    assert {s: v for s, v in now.items() if s not in {x[0] for x in sales}} == {
+        s: v for s, v in stock.items() if s not in {x[0] for x in sales}
+    }
     assert_store_matches(seller, store, skus)
 
     # 5. Converged: the next plan is empty, and the same sales are never counted again.
@@ -283,9 +291,11 @@ def killed_push_converges(root: Path, store: Store, proxy: Proxy, mode: str) -> 
     proxy.before, proxy.after = before, after
     out, err = proc.communicate(timeout=600)
     proxy.before = proxy.after = None
-    assert killed.is_set(), (f"the push finished ({proc.returncode}) before it could be killed: "
-                             f"{writes} {[(r.method, r.path, r.graphql[:40]) for r in proxy.requests]} "
-                             f"{out[-2000:]} {err[-2000:]}")
+    assert killed.is_set(), (
+        f"the push finished ({proc.returncode}) before it could be killed: "
+        f"{writes} {[(r.method, r.path, r.graphql[:40]) for r in proxy.requests]} "
+        f"{out[-2000:]} {err[-2000:]}"
+    )
     assert proc.returncode == -9
 
     r = seller.run("push", "--json")

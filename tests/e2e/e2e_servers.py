@@ -57,11 +57,13 @@ def unavailable(reason: str) -> NoReturn:
 def require_node() -> tuple[str, str]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        unavailable("Node.js >= 20 and npm are needed for the end-to-end servers "
-                    "(node or npm is not on PATH)")
+        unavailable(
+            "Node.js >= 20 and npm are needed for the end-to-end servers (node or npm is not on PATH)"
+        )
     try:
-        version = subprocess.run([node, "--version"], capture_output=True, text=True,
-                                 timeout=30).stdout.strip()
+        version = subprocess.run(
+            [node, "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError) as exc:
         unavailable(f"node does not run: {exc}")
     major = int(version.lstrip("v").split(".")[0] or 0) if version.lstrip("v")[:1].isdigit() else 0
@@ -93,6 +95,7 @@ class Server:
 
 
 # -- npm ---------------------------------------------------------------------------------------
+
 
 def lock_hash(name: str) -> str:
     h = hashlib.sha256()
@@ -130,12 +133,23 @@ def npm_project(name: str) -> tuple[Path, float]:
             for file in ("package.json", "package-lock.json"):
                 shutil.copy2(src / file, tmp / file)
             started = time.monotonic()
-            env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false",
-                   "npm_config_audit": "false", "MEDUSA_DISABLE_TELEMETRY": "true",
-                   "VENDURE_DISABLE_TELEMETRY": "true"}
+            env = {
+                **os.environ,
+                "npm_config_update_notifier": "false",
+                "npm_config_fund": "false",
+                "npm_config_audit": "false",
+                "MEDUSA_DISABLE_TELEMETRY": "true",
+                "VENDURE_DISABLE_TELEMETRY": "true",
+            }
             try:
-                p = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=tmp, env=env,
-                                   capture_output=True, text=True, timeout=NPM_TIMEOUT)
+                p = subprocess.run(
+                    [npm, "ci", "--no-audit", "--no-fund"],
+                    cwd=tmp,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=NPM_TIMEOUT,
+                )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 shutil.rmtree(tmp, ignore_errors=True)
                 unavailable(f"npm ci for the {name} test server did not finish: {exc}")
@@ -172,16 +186,32 @@ def _die_with_parent(sig: int) -> Callable[[], None]:
 class Process:
     """One server process we started: its own process group, a log file, stopped by its PID."""
 
-    def __init__(self, name: str, args: Sequence[str], *, cwd: Path, env: Mapping[str, str],
-                 log: Path, user: str | None = None, stop_signal: int = signal.SIGTERM) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: Sequence[str],
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        log: Path,
+        user: str | None = None,
+        stop_signal: int = signal.SIGTERM,
+    ) -> None:
         self.name = name
         self.log = log
         self.stop_signal = stop_signal
         self._fh = open(log, "ab")
         self.proc = subprocess.Popen(
-            list(args), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=self._fh,
-            stderr=subprocess.STDOUT, start_new_session=True, user=user,
-            preexec_fn=_die_with_parent(stop_signal))
+            list(args),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            user=user,
+            preexec_fn=_die_with_parent(stop_signal),
+        )
         self.pid = self.proc.pid
 
     def running(self) -> bool:
@@ -199,8 +229,9 @@ class Process:
         started = time.monotonic()
         while True:
             if not self.running():
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode} before {what}:\n"
-                                   f"{self.log_tail()}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.proc.returncode} before {what}:\n{self.log_tail()}"
+                )
             try:
                 if ready():
                     return time.monotonic() - started
@@ -240,13 +271,16 @@ def http_ok(url: str) -> Callable[[], bool]:
 
 # -- PostgreSQL --------------------------------------------------------------------------------
 
+
 def pg_bin() -> Path:
     for name in ("initdb", "pg_ctl", "postgres"):
         found = shutil.which(name)
         if found:
             return Path(os.path.realpath(found)).parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    candidates = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     if candidates:
         return candidates[-1].parent
     unavailable("PostgreSQL is needed for the Medusa test server (apt-get install -y postgresql)")
@@ -274,21 +308,56 @@ class Postgres:
             else:
                 unavailable("no 'postgres' or 'nobody' user to run PostgreSQL as (initdb refuses root)")
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
-        p = subprocess.run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
-                            "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-                           cwd=root, env=env, user=self.user, capture_output=True, text=True,
-                           timeout=300)
+        p = subprocess.run(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            cwd=root,
+            env=env,
+            user=self.user,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if p.returncode != 0:
             raise RuntimeError(f"initdb failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
         for attempt in range(3):
             self.process = Process(
                 "postgres",
-                [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
-                 "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={root}",
-                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                 "-c", "max_connections=100"],
-                cwd=root, env=env, log=logs / "postgres.log", user=self.user,
-                stop_signal=signal.SIGINT)  # SIGINT = fast shutdown
+                [
+                    str(self.bin / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-p",
+                    str(self.port),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    f"unix_socket_directories={root}",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=100",
+                ],
+                cwd=root,
+                env=env,
+                log=logs / "postgres.log",
+                user=self.user,
+                stop_signal=signal.SIGINT,
+            )  # SIGINT = fast shutdown
             try:
                 self.process.wait_until(self.accepting, "accepting connections", timeout=120)
                 return
@@ -299,10 +368,28 @@ class Postgres:
                 self.port = free_port()  # taken meanwhile by someone else: another port
 
     def psql(self, sql: str, db: str = "postgres") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
-                               "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
-                              capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "PGCONNECT_TIMEOUT": "5"})
+        return subprocess.run(
+            [
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAt",
+                "-c",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PGCONNECT_TIMEOUT": "5"},
+        )
 
     def accepting(self) -> bool:
         return self.psql("select 1").returncode == 0

@@ -21,8 +21,18 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[2]
 
-HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "host",
-       "proxy-connection", "upgrade", "te", "trailer"}
+HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "content-encoding",
+    "host",
+    "proxy-connection",
+    "upgrade",
+    "te",
+    "trailer",
+}
 
 
 @dataclass
@@ -118,6 +128,7 @@ class Proxy:
 
 # -- the seller's side -------------------------------------------------------------------------
 
+
 @dataclass
 class Run:
     code: int
@@ -146,13 +157,20 @@ class Seller:
         return [sys.executable, "-m", "omnisync", *args]
 
     def run(self, *args: str, timeout: float = 600) -> Run:
-        p = subprocess.run(self.args(*args), cwd=self.root, capture_output=True, text=True,
-                           timeout=timeout, env=self.env)
+        p = subprocess.run(
+            self.args(*args), cwd=self.root, capture_output=True, text=True, timeout=timeout, env=self.env
+        )
         return Run(p.returncode, p.stdout, p.stderr)
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(self.args(*args), cwd=self.root, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=self.env)
+        return subprocess.Popen(
+            self.args(*args),
+            cwd=self.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
 
     def import_csv(self, text: str) -> None:
         (self.root / "catalog.csv").write_text(text)
@@ -201,8 +219,10 @@ class Seller:
 
         conn = connect(self.root / f"{name}.db")
         try:
-            return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(
-                "SELECT sku, quantity, price_minor, title FROM listings ORDER BY sku")}
+            return {
+                r[0]: (r[1], r[2], r[3])
+                for r in conn.execute("SELECT sku, quantity, price_minor, title FROM listings ORDER BY sku")
+            }
         finally:
             conn.close()
 
@@ -243,13 +263,30 @@ def catalog_items(prefix: str, tees: int = 50, mugs: int = 80) -> list[Item]:
     for t in range(tees):
         group = f"{prefix}-TEE{t:03d}"
         for k, size in enumerate(SIZES):
-            items.append(Item(f"{group}-{size}", group, f"Tee {t} {size}",
-                              f"Organic cotton tee number {t}.", Decimal(15 + t % 7) + Decimal("0.95"),
-                              (t + k) % 9 + 2, (t * k) % 3))
+            items.append(
+                Item(
+                    f"{group}-{size}",
+                    group,
+                    f"Tee {t} {size}",
+                    f"Organic cotton tee number {t}.",
+                    Decimal(15 + t % 7) + Decimal("0.95"),
+                    (t + k) % 9 + 2,
+                    (t * k) % 3,
+                )
+            )
     for m in range(mugs):
         group = f"{prefix}-MUG{m:03d}"
-        items.append(Item(group, group, f"Mug {m}", f"Stoneware mug {m}, 350 ml.",
-                          Decimal(8 + m % 5) + Decimal("0.50"), m % 6 + 1, m % 2))
+        items.append(
+            Item(
+                group,
+                group,
+                f"Mug {m}",
+                f"Stoneware mug {m}, 350 ml.",
+                Decimal(8 + m % 5) + Decimal("0.50"),
+                m % 6 + 1,
+                m % 2,
+            )
+        )
     return items
 
 
@@ -257,7 +294,7 @@ def catalog_csv(items: Iterable[Item]) -> str:
     rows = ["sku,group_key,title,description,price,currency,quantity@warehouse,quantity@store"]
     for i in items:
         group = i.group if i.group != i.sku else ""
-        rows.append(f"{i.sku},{group},{i.title},\"{i.description}\",{i.price},USD,{i.warehouse},{i.store}")
+        rows.append(f'{i.sku},{group},{i.title},"{i.description}",{i.price},USD,{i.warehouse},{i.store}')
     return "\n".join(rows) + "\n"
 
 

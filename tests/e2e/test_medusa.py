@@ -52,14 +52,22 @@ class MedusaStore:
         for key, members in groups_of(items).items():
             multi = len(members) > 1
             title = members[0].title.rsplit(" ", 1)[0] if multi else members[0].title
-            groups.append({
-                "title": f"{title} (old)", "handle": key.lower(), "description": "Old description",
-                "variants": [{"sku": m.sku,
-                              "title": f"{m.title.rsplit(' ', 1)[-1]} (old)" if multi else "Default",
-                              "price": m.price,  # the catalog's price, before the markup
-                              "stock": {self.locations[0]: 1, self.locations[1]: 0}}
-                             for m in members],
-            })
+            groups.append(
+                {
+                    "title": f"{title} (old)",
+                    "handle": key.lower(),
+                    "description": "Old description",
+                    "variants": [
+                        {
+                            "sku": m.sku,
+                            "title": f"{m.title.rsplit(' ', 1)[-1]} (old)" if multi else "Default",
+                            "price": m.price,  # the catalog's price, before the markup
+                            "stock": {self.locations[0]: 1, self.locations[1]: 0},
+                        }
+                        for m in members
+                    ],
+                }
+            )
         assert self.server.sales_channel is not None
         self.admin.create_products(groups, self.server.sales_channel, self.locations)
         self.view([i.sku for i in items])
@@ -117,18 +125,23 @@ class MedusaStore:
             env = {"MEDUSA_E2E_API_KEY": self._api_key}
         else:
             auth = 'email_env = "MEDUSA_E2E_EMAIL"\npassword_env = "MEDUSA_E2E_PASSWORD"'
-            env = {"MEDUSA_E2E_EMAIL": self.server.admin_user,
-                   "MEDUSA_E2E_PASSWORD": self.server.admin_password}
+            env = {
+                "MEDUSA_E2E_EMAIL": self.server.admin_user,
+                "MEDUSA_E2E_PASSWORD": self.server.admin_password,
+            }
         l0, l1 = self.locations
-        table = (f'[channels.shop]\ntype = "medusa"\nbase_url = "{url}"\n{auth}\n'
-                 f'max_write_batch = {batch}\nlocations = {{ "{l0}" = ["warehouse"], "{l1}" = ["store"] }}\n')
+        table = (
+            f'[channels.shop]\ntype = "medusa"\nbase_url = "{url}"\n{auth}\n'
+            f'max_write_batch = {batch}\nlocations = {{ "{l0}" = ["warehouse"], "{l1}" = ["store"] }}\n'
+        )
         return table, env
 
     # -- what omnisync sent ----------------------------------------------------------------------
     def is_write(self, req: Request) -> bool:
         path = req.path
-        return req.method == "POST" and bool(PRODUCTS_BATCH.match(path) or VARIANTS_BATCH.match(path)
-                                             or LEVELS_BATCH.match(path))
+        return req.method == "POST" and bool(
+            PRODUCTS_BATCH.match(path) or VARIANTS_BATCH.match(path) or LEVELS_BATCH.match(path)
+        )
 
     def sent(self, requests: Sequence[Request]) -> tuple[set[Target], int]:
         by_variant = {v.id: sku for sku, v in self._known.items()}
@@ -162,8 +175,9 @@ class MedusaStore:
 
     def expected_calls(self, targets: set[Target]) -> int:
         products = any(t.startswith("product:") for t, _ in targets)
-        variant_products = {self.product_of(t) for t, k in targets
-                            if not t.startswith("product:") and k in ("price", "title")}
+        variant_products = {
+            self.product_of(t) for t, k in targets if not t.startswith("product:") and k in ("price", "title")
+        }
         stock = any(k.startswith("quantity") for _, k in targets)
         return int(products) + len(variant_products) + int(stock)
 
@@ -202,8 +216,9 @@ def test_killed_push_converges(tmp_path: Path, store: MedusaStore, proxy: Proxy,
     killed_push_converges(tmp_path, store, proxy, mode)
 
 
-def test_refused_variant_is_isolated_and_the_rest_applied(tmp_path: Path, store: MedusaStore,
-                                                          proxy: Proxy) -> None:
+def test_refused_variant_is_isolated_and_the_rest_applied(
+    tmp_path: Path, store: MedusaStore, proxy: Proxy
+) -> None:
     refused_write_is_isolated(tmp_path, store, proxy)
     # the victim's product call was refused whole, then split until the one variant was found
     product = store.product_of("R-TEE001-M")
@@ -217,14 +232,31 @@ def test_other_currencies_survive_a_price_write(tmp_path: Path, store: MedusaSto
     items = catalog_items("C", tees=1, mugs=2)
     store.seed(items)
     v = store.variants(["C-MUG001"])["C-MUG001"]
-    store.admin.call("POST", "/admin/stores/" + store.admin.call("GET", "/admin/stores")["stores"][0]["id"],
-                     json={"supported_currencies": [{"currency_code": "usd", "is_default": True},
-                                                    {"currency_code": "eur"}]})
-    usd = store.admin.call("GET", "/admin/product-variants",
-                           params=[("sku", "C-MUG001"), ("fields", "*prices")])["variants"][0]["prices"][0]
-    store.admin.call("POST", f"/admin/products/{v.product_id}/variants/batch", json={"update": [{
-        "id": v.id, "prices": [{"id": usd["id"], "currency_code": "usd", "amount": usd["amount"]},
-                               {"currency_code": "eur", "amount": Decimal("8.95")}]}]})
+    store.admin.call(
+        "POST",
+        "/admin/stores/" + store.admin.call("GET", "/admin/stores")["stores"][0]["id"],
+        json={
+            "supported_currencies": [{"currency_code": "usd", "is_default": True}, {"currency_code": "eur"}]
+        },
+    )
+    usd = store.admin.call(
+        "GET", "/admin/product-variants", params=[("sku", "C-MUG001"), ("fields", "*prices")]
+    )["variants"][0]["prices"][0]
+    store.admin.call(
+        "POST",
+        f"/admin/products/{v.product_id}/variants/batch",
+        json={
+            "update": [
+                {
+                    "id": v.id,
+                    "prices": [
+                        {"id": usd["id"], "currency_code": "usd", "amount": usd["amount"]},
+                        {"currency_code": "eur", "amount": Decimal("8.95")},
+                    ],
+                }
+            ]
+        },
+    )
     seller = make_seller(tmp_path, store, proxy, items)
     r = seller.run("push", "--json")
     assert r.code == 0, r
@@ -234,8 +266,9 @@ def test_other_currencies_survive_a_price_write(tmp_path: Path, store: MedusaSto
     assert_store_matches(seller, store, [i.sku for i in items])
 
 
-def test_wrong_password_fails_the_channel_not_the_sandbox(tmp_path: Path, store: MedusaStore,
-                                                          proxy: Proxy) -> None:
+def test_wrong_password_fails_the_channel_not_the_sandbox(
+    tmp_path: Path, store: MedusaStore, proxy: Proxy
+) -> None:
     items = catalog_items("W", tees=1, mugs=2)
     store.seed(items)
     seller = make_seller(tmp_path, store, proxy, items)
@@ -248,14 +281,17 @@ def test_wrong_password_fails_the_channel_not_the_sandbox(tmp_path: Path, store:
     assert set(seller.sandbox("market")) == {i.sku for i in items}
 
 
-def test_several_stock_locations_need_a_locations_map(tmp_path: Path, store: MedusaStore,
-                                                      proxy: Proxy) -> None:
+def test_several_stock_locations_need_a_locations_map(
+    tmp_path: Path, store: MedusaStore, proxy: Proxy
+) -> None:
     items = catalog_items("L", tees=1, mugs=1)
     store.seed(items)
     seller = make_seller(tmp_path, store, proxy, items)
     config = seller.root / "channels.toml"
-    config.write_text("\n".join(line for line in config.read_text().splitlines()
-                                if not line.startswith("locations =")) + "\n")
+    config.write_text(
+        "\n".join(line for line in config.read_text().splitlines() if not line.startswith("locations ="))
+        + "\n"
+    )
     r = seller.run("push", "--json")
     assert r.code == 3, r  # the channel fails as a whole, before anything is written
     shop = channel_report(r.json(), "shop")

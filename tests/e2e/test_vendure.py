@@ -49,13 +49,22 @@ class VendureStore:
         for key, members in groups_of(items).items():
             multi = len(members) > 1
             name = members[0].title.rsplit(" ", 1)[0] if multi else members[0].title
-            groups.append({
-                "name": f"{name} (old)", "slug": key.lower(), "description": "Old description",
-                "variants": [{"sku": m.sku, "name": f"{m.title} (old)",
-                              "price": int(m.price * 100),  # the catalog's price, before the markup
-                              "stock": {self.locations[0]: 1, self.locations[1]: 0}}
-                             for m in members],
-            })
+            groups.append(
+                {
+                    "name": f"{name} (old)",
+                    "slug": key.lower(),
+                    "description": "Old description",
+                    "variants": [
+                        {
+                            "sku": m.sku,
+                            "name": f"{m.title} (old)",
+                            "price": int(m.price * 100),  # the catalog's price, before the markup
+                            "stock": {self.locations[0]: 1, self.locations[1]: 0},
+                        }
+                        for m in members
+                    ],
+                }
+            )
         self.admin.create_products(groups, self.locations)
         self.view([i.sku for i in items])
 
@@ -106,11 +115,15 @@ class VendureStore:
             env = {"VENDURE_E2E_API_KEY": self._api_key}
         else:
             auth = 'username_env = "VENDURE_E2E_USER"\npassword_env = "VENDURE_E2E_PASSWORD"'
-            env = {"VENDURE_E2E_USER": self.server.admin_user,
-                   "VENDURE_E2E_PASSWORD": self.server.admin_password}
+            env = {
+                "VENDURE_E2E_USER": self.server.admin_user,
+                "VENDURE_E2E_PASSWORD": self.server.admin_password,
+            }
         l0, l1 = self.locations
-        table = (f'[channels.shop]\ntype = "vendure"\nbase_url = "{url}"\n{auth}\n'
-                 f'max_write_batch = {batch}\nlocations = {{ "{l0}" = ["warehouse"], "{l1}" = ["store"] }}\n')
+        table = (
+            f'[channels.shop]\ntype = "vendure"\nbase_url = "{url}"\n{auth}\n'
+            f'max_write_batch = {batch}\nlocations = {{ "{l0}" = ["warehouse"], "{l1}" = ["store"] }}\n'
+        )
         return table, env
 
     # -- what omnisync sent ----------------------------------------------------------------------
@@ -140,8 +153,11 @@ class VendureStore:
                     assert set(i) <= {"id", "price", "stockLevels", "translations"}, i
                 else:
                     for t in i.get("translations") or []:
-                        out.update((f"product:{i['id']}", k.replace("name", "title"))
-                                   for k in ("name", "description") if k in t)
+                        out.update(
+                            (f"product:{i['id']}", k.replace("name", "title"))
+                            for k in ("name", "description")
+                            if k in t
+                        )
         return out, calls
 
     def expected_calls(self, targets: set[Target]) -> int:
@@ -184,8 +200,9 @@ def test_killed_push_converges(tmp_path: Path, store: VendureStore, proxy: Proxy
     killed_push_converges(tmp_path, store, proxy, mode)
 
 
-def test_refused_variant_is_isolated_and_the_rest_applied(tmp_path: Path, store: VendureStore,
-                                                          proxy: Proxy) -> None:
+def test_refused_variant_is_isolated_and_the_rest_applied(
+    tmp_path: Path, store: VendureStore, proxy: Proxy
+) -> None:
     refused_write_is_isolated(tmp_path, store, proxy)
     # the whole batch was refused once, then split until the one input was found
     mutations = [r for r in proxy.requests if "OmnisyncUpdateVariants" in r.graphql]
@@ -214,8 +231,9 @@ def test_duplicate_sku_is_refused_per_sku(tmp_path: Path, store: VendureStore, p
     assert_store_matches(seller, store, [s for s in skus if s != "D-MUG001"])
 
 
-def test_wrong_password_fails_the_channel_not_the_sandbox(tmp_path: Path, store: VendureStore,
-                                                          proxy: Proxy) -> None:
+def test_wrong_password_fails_the_channel_not_the_sandbox(
+    tmp_path: Path, store: VendureStore, proxy: Proxy
+) -> None:
     items = catalog_items("W", tees=1, mugs=2)
     store.seed(items)
     seller = make_seller(tmp_path, store, proxy, items)
@@ -230,19 +248,26 @@ def test_wrong_password_fails_the_channel_not_the_sandbox(tmp_path: Path, store:
     assert market["W-MUG000"][1] == 850  # 8.50 USD, no rules on the sandbox
 
 
-def test_without_locations_quantity_is_the_default_stock_location(tmp_path: Path, store: VendureStore,
-                                                                  proxy: Proxy) -> None:
+def test_without_locations_quantity_is_the_default_stock_location(
+    tmp_path: Path, store: VendureStore, proxy: Proxy
+) -> None:
     items = catalog_items("L", tees=1, mugs=3)
     store.seed(items)
     seller = make_seller(tmp_path, store, proxy, items)
     config = seller.root / "channels.toml"
-    config.write_text("\n".join(line for line in config.read_text().splitlines()
-                                if not line.startswith("locations =")) + "\n")
+    config.write_text(
+        "\n".join(line for line in config.read_text().splitlines() if not line.startswith("locations ="))
+        + "\n"
+    )
     r = seller.run("push", "--json")
     assert r.code == 0, r
     expected = seller.expected("shop")
     default, other = store.locations
     for sku, v in store.variants([i.sku for i in items]).items():
         # every catalog location, less the buffer, at the default location; the other left alone
-        assert v.available(default) == expected[sku].values["quantity"] == max(0, sum(seller.stock()[sku].values()) - 1)
+        assert (
+            v.available(default)
+            == expected[sku].values["quantity"]
+            == max(0, sum(seller.stock()[sku].values()) - 1)
+        )
         assert v.stock[other] == (0, 0)

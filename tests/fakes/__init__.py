@@ -5,8 +5,18 @@ from typing import Any
 
 from .base import FakeMarketplace, FakeRequest, FakeResponse, Faults, LoggedRequest, Sales, Stored
 
-__all__ = ["FAKES", "FakeMarketplace", "FakeRequest", "FakeResponse", "FakeServer", "Faults",
-           "LoggedRequest", "Sales", "Stored", "fake_class"]
+__all__ = [
+    "FAKES",
+    "FakeMarketplace",
+    "FakeRequest",
+    "FakeResponse",
+    "FakeServer",
+    "Faults",
+    "LoggedRequest",
+    "Sales",
+    "Stored",
+    "fake_class",
+]
 
 
 def __getattr__(name: str) -> Any:

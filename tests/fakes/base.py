@@ -63,7 +63,7 @@ class FakeRequest:
         return f"{self.scheme}://{self.host}{self.path}" + (f"?{q}" if q else "")
 
     @classmethod
-    def from_httpx(cls, request: httpx.Request) -> "FakeRequest":
+    def from_httpx(cls, request: httpx.Request) -> FakeRequest:
         request.read()
         return cls(
             method=request.method.upper(),
@@ -155,7 +155,7 @@ class Router:
         regex = re.compile("^" + self._PARAM.sub(repl, pattern.rstrip("/")) + "/?$")
         self._routes.append((method.upper(), regex, kinds, handler))
 
-    def match(self, method: str, path: str) -> tuple[Handler, dict[str, Any]] | None | str:
+    def match(self, method: str, path: str) -> tuple[Handler, dict[str, Any]] | str | None:
         """(handler, params); ``"method"`` when the path exists with another method; None."""
         path_found = False
         for m, regex, kinds, handler in self._routes:
@@ -208,22 +208,40 @@ class Faults:
     queue: deque[Scripted] = field(default_factory=deque)
     storm_left: int = 0
 
-    def fail_next(self, status: int = 503, *, count: int = 1, kind: str = "status",
-                  headers: Mapping[str, str] | None = None, body: Any = None,
-                  applied: bool = False, match: str | None = None) -> None:
+    def fail_next(
+        self,
+        status: int = 503,
+        *,
+        count: int = 1,
+        kind: str = "status",
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        applied: bool = False,
+        match: str | None = None,
+    ) -> None:
         """Script the next ``count`` matching requests to fail (``kind``: status, timeout, reset,
         garbage: a 200 answer with a truncated JSON body)."""
         for _ in range(count):
             self.queue.append(Scripted(kind, status, dict(headers or {}), body, applied, match))
 
     @classmethod
-    def parse(cls, spec: str) -> "Faults":
+    def parse(cls, spec: str) -> Faults:
         """``"5xx=0.2,storm=0.05,storm_length=3,retry_after=0,timeout=0.02,reset=0.02,slow=0.1"``."""
-        names = {"5xx": "error_rate", "error": "error_rate", "status": "error_status",
-                 "storm": "storm_rate", "storm_length": "storm_length", "retry_after": "retry_after",
-                 "timeout": "timeout_rate", "reset": "reset_rate", "slow": "slow_rate",
-                 "slow_seconds": "slow_seconds", "hang_seconds": "hang_seconds",
-                 "writes_only": "writes_only", "leak": "leak_request_in_errors"}
+        names = {
+            "5xx": "error_rate",
+            "error": "error_rate",
+            "status": "error_status",
+            "storm": "storm_rate",
+            "storm_length": "storm_length",
+            "retry_after": "retry_after",
+            "timeout": "timeout_rate",
+            "reset": "reset_rate",
+            "slow": "slow_rate",
+            "slow_seconds": "slow_seconds",
+            "hang_seconds": "hang_seconds",
+            "writes_only": "writes_only",
+            "leak": "leak_request_in_errors",
+        }
         out = cls()
         for part in filter(None, (p.strip() for p in spec.split(","))):
             key, _, value = part.partition("=")
@@ -315,8 +333,9 @@ class FakeMarketplace:
     def throttle_headers(self, retry_after: int) -> dict[str, str]:
         return {"Retry-After": str(retry_after)}
 
-    def seed(self, n: int, *, variable: int = 0, per_parent: int = 3, quantity: int = 10,
-             price: str = "19.99") -> list[str]:
+    def seed(
+        self, n: int, *, variable: int = 0, per_parent: int = 3, quantity: int = 10, price: str = "19.99"
+    ) -> list[str]:
         """Create ``n`` sellable SKUs (plus ``variable`` grouped products with ``per_parent``
         variants each, where the vendor has them); returns every sellable SKU created."""
         raise NotImplementedError
@@ -358,8 +377,12 @@ class FakeMarketplace:
         for sku in self.skus():
             s = self.stored(sku)
             if s is not None:
-                out[sku] = {"quantity": s.quantity, "price": s.price, "title": s.title,
-                            "description": s.description}
+                out[sku] = {
+                    "quantity": s.quantity,
+                    "price": s.price,
+                    "title": s.title,
+                    "description": s.description,
+                }
         return out
 
     def list_items_hook(self, skus: Iterable[str], *, lookup: bool = False) -> None:
@@ -373,9 +396,12 @@ class FakeMarketplace:
 
     # -- request log --
     def calls(self, method: str | None = None, path_contains: str | None = None) -> list[LoggedRequest]:
-        return [r for r in self.requests
-                if (method is None or r.method == method.upper())
-                and (path_contains is None or path_contains in r.path)]
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method.upper())
+            and (path_contains is None or path_contains in r.path)
+        ]
 
     # -- dispatch --
     def dispatch(self, req: FakeRequest) -> Outcome:
@@ -386,13 +412,19 @@ class FakeMarketplace:
                 body = req.json()
             except ValueError:
                 body = None
-            entry = LoggedRequest(req.method, req.path,
-                                  {k: [v for kk, v in req.query if kk == k] for k, _ in req.query},
-                                  body, dict(req.headers))
+            entry = LoggedRequest(
+                req.method,
+                req.path,
+                {k: [v for kk, v in req.query if kk == k] for k, _ in req.query},
+                body,
+                dict(req.headers),
+            )
             self.requests.append(entry)
             fault = self._fault(req)
             if fault is not None:
-                entry.fault = type(fault).__name__ if not isinstance(fault, FakeResponse) else str(fault.status)
+                entry.fault = (
+                    type(fault).__name__ if not isinstance(fault, FakeResponse) else str(fault.status)
+                )
                 if isinstance(fault, (Hang, Reset)) and fault.applied:
                     self._route(req)
                 if isinstance(fault, Slow):
@@ -465,27 +497,36 @@ class FakeMarketplace:
         return resp
 
     def _throttled(self) -> FakeResponse:
-        return FakeResponse(429, _html(429, "Too Many Requests"),
-                            self.throttle_headers(self.faults.retry_after))
+        return FakeResponse(
+            429, _html(429, "Too Many Requests"), self.throttle_headers(self.faults.retry_after)
+        )
 
     def _host_error(self, status: int, req: FakeRequest) -> FakeResponse:
         if self.faults.leak_request_in_errors:
             echo = f"upstream failed for {req.url} with headers {json.dumps(req.headers)}"
             return FakeResponse(status, {"code": "proxy_error", "message": echo})
-        return FakeResponse(status, _html(status, "Service Unavailable" if status == 503 else "Server Error"),
-                            {"Content-Type": "text/html"})
+        return FakeResponse(
+            status,
+            _html(status, "Service Unavailable" if status == 503 else "Server Error"),
+            {"Content-Type": "text/html"},
+        )
 
     # -- admin endpoints (server mode: tests in another process inspect and steer the fake) --
     def _admin(self, req: FakeRequest) -> FakeResponse:
-        sub = req.path[len(ADMIN_PREFIX):]
+        sub = req.path[len(ADMIN_PREFIX) :]
         if req.method == "GET" and sub == "/state":
             return FakeResponse(200, self.state())
         if req.method == "GET" and sub == "/requests":
-            return FakeResponse(200, {
-                "count": len(self.requests),
-                "faulted": sum(1 for r in self.requests if r.fault),
-                "requests": [{"method": r.method, "path": r.path, "fault": r.fault} for r in self.requests],
-            })
+            return FakeResponse(
+                200,
+                {
+                    "count": len(self.requests),
+                    "faulted": sum(1 for r in self.requests if r.fault),
+                    "requests": [
+                        {"method": r.method, "path": r.path, "fault": r.fault} for r in self.requests
+                    ],
+                },
+            )
         if req.method == "GET" and sub == "/sold":
             return FakeResponse(200, dict(self.sold))
         if req.method == "POST" and sub == "/sell":

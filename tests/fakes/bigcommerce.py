@@ -90,12 +90,21 @@ class BigCommerceFake(FakeMarketplace):
     page_size_max = 250
     oauth_refresh = False
 
-    def __init__(self, *, access_token: str = "bcfaketoken0000000000000000000000",
-                 store_hash: str = "fakestore", locations: Sequence[int] | str = (1,),
-                 default_location: int | str | None = None, quota: int | str = 150,
-                 window_ms: int | str = 30_000, inventory_lag: int | str = 0,
-                 clock: Callable[[], float] = time.monotonic, seed: int = 0,
-                 faults: Faults | None = None, sales: Sales | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        access_token: str = "bcfaketoken0000000000000000000000",
+        store_hash: str = "fakestore",
+        locations: Sequence[int] | str = (1,),
+        default_location: int | str | None = None,
+        quota: int | str = 150,
+        window_ms: int | str = 30_000,
+        inventory_lag: int | str = 0,
+        clock: Callable[[], float] = time.monotonic,
+        seed: int = 0,
+        faults: Faults | None = None,
+        sales: Sales | None = None,
+    ) -> None:
         self.access_token = access_token
         self.store_hash = store_hash
         # server mode passes options as strings ("--option locations=1,2")
@@ -103,8 +112,13 @@ class BigCommerceFake(FakeMarketplace):
             locations = [int(x) for x in locations.split(",") if x.strip()]
         self.locations: dict[int, dict[str, Any]] = {}
         for n, loc in enumerate(locations):
-            self.locations[int(loc)] = {"id": int(loc), "code": f"LOC-{loc}", "label": f"Location {loc}",
-                                        "enabled": True, "order": n}
+            self.locations[int(loc)] = {
+                "id": int(loc),
+                "code": f"LOC-{loc}",
+                "label": f"Location {loc}",
+                "enabled": True,
+                "order": n,
+            }
         first = next(iter(self.locations))
         self.default_location = int(default_location) if default_location is not None else first
         self.quota = int(quota)
@@ -143,40 +157,60 @@ class BigCommerceFake(FakeMarketplace):
         r.add("GET", f"{root}/inventory/locations", self.list_locations)
 
     # -- store API (vendor-neutral, used by the contract suite) --
-    def seed(self, n: int, *, variable: int = 0, per_parent: int = 3, quantity: int = 10,
-             price: str = "19.99", prefix: str = "BC") -> list[str]:
+    def seed(
+        self,
+        n: int,
+        *,
+        variable: int = 0,
+        per_parent: int = 3,
+        quantity: int = 10,
+        price: str = "19.99",
+        prefix: str = "BC",
+    ) -> list[str]:
         out: list[str] = []
         with self.lock:
             for _ in range(n):
                 self._seeded += 1
                 k = self._seeded
-                product = self._new_product(f"Product {k}", f"{prefix}-{k:04d}", f"<p>Description of product {k}.</p>",
-                                            Decimal(price), "product")
+                product = self._new_product(
+                    f"Product {k}",
+                    f"{prefix}-{k:04d}",
+                    f"<p>Description of product {k}.</p>",
+                    Decimal(price),
+                    "product",
+                )
                 base = self._new_variant(product, product.sku, quantity)
                 product.base_variant_id = base.id
                 out.append(product.sku)
             for _ in range(variable):
                 self._seeded_complex += 1
                 v = self._seeded_complex
-                product = self._new_product(f"Variable {v}", f"{prefix}-V{v:03d}", f"Variable product {v}.",
-                                            Decimal(price), "variant")
+                product = self._new_product(
+                    f"Variable {v}", f"{prefix}-V{v:03d}", f"Variable product {v}.", Decimal(price), "variant"
+                )
                 for j in range(1, per_parent + 1):
                     variant = self._new_variant(product, f"{prefix}-V{v:03d}-{j}", quantity)
-                    variant.option_values = [{"id": 1000 + j, "label": f"Size {j}", "option_id": 77,
-                                              "option_display_name": "Size"}]
+                    variant.option_values = [
+                        {"id": 1000 + j, "label": f"Size {j}", "option_id": 77, "option_display_name": "Size"}
+                    ]
                     out.append(variant.sku)
         return out
 
     def _new_product(self, name: str, sku: str, description: str, price: Decimal, tracking: str) -> BCProduct:
-        product = BCProduct(self._next_product, name, sku, description, price, tracking,
-                            date_modified=self.clock())
+        product = BCProduct(
+            self._next_product, name, sku, description, price, tracking, date_modified=self.clock()
+        )
         self._next_product += 1
         self.products[product.id] = product
         return product
 
     def _new_variant(self, product: BCProduct, sku: str, quantity: int) -> BCVariant:
-        variant = BCVariant(self._next_variant, product.id, sku,
-                            stock={loc: (quantity if loc == self.default_location else 0) for loc in self.locations})
+        variant = BCVariant(
+            self._next_variant,
+            product.id,
+            sku,
+            stock={loc: (quantity if loc == self.default_location else 0) for loc in self.locations},
+        )
         self._next_variant += 1
         self.variants[variant.id] = variant
         self._by_sku[sku.lower()] = variant.id
@@ -249,7 +283,11 @@ class BigCommerceFake(FakeMarketplace):
         if v is None:
             return
         product = self.products[v.product_id]
-        gone = list(product.variants) if product.base_variant_id == v.id or len(product.variants) == 1 else [v.id]
+        gone = (
+            list(product.variants)
+            if product.base_variant_id == v.id or len(product.variants) == 1
+            else [v.id]
+        )
         for vid in gone:
             self._by_sku.pop(self.variants.pop(vid).sku.lower(), None)
             product.variants.remove(vid)
@@ -287,31 +325,48 @@ class BigCommerceFake(FakeMarketplace):
 
     def oversized_write(self, n: int) -> tuple[str, str, Any]:
         ids = [p.id for p in self.products.values() if p.inventory_tracking == "product"] or [1]
-        return "PUT", "inventory/adjustments/absolute", {
-            "reason": "oversized", "items": [{"location_id": self.default_location, "product_id": ids[k % len(ids)],
-                                              "quantity": 1} for k in range(n)]}
+        return (
+            "PUT",
+            "inventory/adjustments/absolute",
+            {
+                "reason": "oversized",
+                "items": [
+                    {"location_id": self.default_location, "product_id": ids[k % len(ids)], "quantity": 1}
+                    for k in range(n)
+                ],
+            },
+        )
 
     # -- protocol --
     def error(self, status: int, code: str, message: str, **data: Any) -> FakeResponse:
         """BigCommerce's error body (``code`` is the base fake's WordPress-style code: not sent)."""
         errors = data.get("errors") if isinstance(data.get("errors"), dict) else {}
-        return FakeResponse(status, {"status": status, "title": message, "type": ERROR_TYPE, "errors": errors})
+        return FakeResponse(
+            status, {"status": status, "title": message, "type": ERROR_TYPE, "errors": errors}
+        )
 
     def problem(self, status: int, title: str, errors: dict[str, Any] | None = None) -> FakeResponse:
         """An ``application/problem+json`` answer (the Inventory API's 422s)."""
-        return FakeResponse(status, {"status": status, "title": title, "type": ERROR_TYPE, "errors": errors or {}},
-                            {"Content-Type": "application/problem+json"})
+        return FakeResponse(
+            status,
+            {"status": status, "title": title, "type": ERROR_TYPE, "errors": errors or {}},
+            {"Content-Type": "application/problem+json"},
+        )
 
     def throttle_headers(self, retry_after: int) -> dict[str, str]:
-        return {"X-Rate-Limit-Time-Window-Ms": str(self.window_ms),
-                "X-Rate-Limit-Time-Reset-Ms": str(int(retry_after * 1000)),
-                "X-Rate-Limit-Requests-Quota": str(self.quota),
-                "X-Rate-Limit-Requests-Left": "0"}
+        return {
+            "X-Rate-Limit-Time-Window-Ms": str(self.window_ms),
+            "X-Rate-Limit-Time-Reset-Ms": str(int(retry_after * 1000)),
+            "X-Rate-Limit-Requests-Quota": str(self.quota),
+            "X-Rate-Limit-Requests-Left": "0",
+        }
 
     def authenticate(self, req: FakeRequest) -> FakeResponse | None:
         token = req.headers.get("x-auth-token", "")
         if self.revoked or not token or token != self.access_token:
-            return self.error(401, "", "You are not authorized to access this resource. Check your X-Auth-Token.")
+            return self.error(
+                401, "", "You are not authorized to access this resource. Check your X-Auth-Token."
+            )
         return None
 
     def _quota(self) -> tuple[bool, dict[str, str]]:
@@ -325,17 +380,21 @@ class BigCommerceFake(FakeMarketplace):
         allowed = self._used < self.quota
         if allowed:
             self._used += 1
-        headers = {"X-Rate-Limit-Time-Window-Ms": str(self.window_ms),
-                   "X-Rate-Limit-Time-Reset-Ms": str(reset_ms),
-                   "X-Rate-Limit-Requests-Quota": str(self.quota),
-                   "X-Rate-Limit-Requests-Left": str(self.quota - self._used)}
+        headers = {
+            "X-Rate-Limit-Time-Window-Ms": str(self.window_ms),
+            "X-Rate-Limit-Time-Reset-Ms": str(reset_ms),
+            "X-Rate-Limit-Requests-Quota": str(self.quota),
+            "X-Rate-Limit-Requests-Left": str(self.quota - self._used),
+        }
         return allowed, headers
 
     def _route(self, req: FakeRequest) -> FakeResponse:
         self._settle_queue()
         allowed, headers = self._quota()
         if not allowed:
-            response = self.error(429, "", "Too many requests: the store's API quota for this window is used up.")
+            response = self.error(
+                429, "", "Too many requests: the store's API quota for this window is used up."
+            )
         elif not req.path.startswith(self.root + "/"):
             response = self.error(404, "", "The requested resource was not found.")
         else:
@@ -381,30 +440,52 @@ class BigCommerceFake(FakeMarketplace):
             return self.error(422, "", "page and limit must be positive.")
         return page, limit
 
-    def _collection(self, req: FakeRequest, rows: list[Any], page: int, limit: int,
-                    render: Callable[[Any], dict[str, Any]]) -> tuple[list[Any], FakeResponse]:
+    def _collection(
+        self,
+        req: FakeRequest,
+        rows: list[Any],
+        page: int,
+        limit: int,
+        render: Callable[[Any], dict[str, Any]],
+    ) -> tuple[list[Any], FakeResponse]:
         total = len(rows)
         pages = max(1, math.ceil(total / limit)) if total else 0
-        chunk = rows[(page - 1) * limit: page * limit]
+        chunk = rows[(page - 1) * limit : page * limit]
         links: dict[str, str] = {"current": f"?page={page}&limit={limit}"}
         if page > 1:
             links["previous"] = f"?page={page - 1}&limit={limit}"
         if page < pages:
             links["next"] = f"?page={page + 1}&limit={limit}"
-        meta = {"pagination": {"total": total, "count": len(chunk), "per_page": limit, "current_page": page,
-                               "total_pages": pages, "links": links}}
+        meta = {
+            "pagination": {
+                "total": total,
+                "count": len(chunk),
+                "per_page": limit,
+                "current_page": page,
+                "total_pages": pages,
+                "links": links,
+            }
+        }
         return chunk, FakeResponse(200, {"data": [render(x) for x in chunk], "meta": meta})
 
     # -- rendering --
     def _render_variant(self, v: BCVariant) -> dict[str, Any]:
         product = self.products[v.product_id]
         price = v.price if v.price is not None else product.price
-        return {"id": v.id, "product_id": v.product_id, "sku": v.sku,
-                "sku_id": None if v.id == product.base_variant_id else v.id + 9000,
-                "price": v.price, "calculated_price": price, "sale_price": None, "retail_price": None,
-                "inventory_level": v.stock.get(self.default_location, 0),
-                "inventory_warning_level": 0, "purchasing_disabled": False,
-                "option_values": [dict(o) for o in v.option_values]}
+        return {
+            "id": v.id,
+            "product_id": v.product_id,
+            "sku": v.sku,
+            "sku_id": None if v.id == product.base_variant_id else v.id + 9000,
+            "price": v.price,
+            "calculated_price": price,
+            "sale_price": None,
+            "retail_price": None,
+            "inventory_level": v.stock.get(self.default_location, 0),
+            "inventory_warning_level": 0,
+            "purchasing_disabled": False,
+            "option_values": [dict(o) for o in v.option_values],
+        }
 
     def _inventory_level(self, product: BCProduct) -> int:
         if product.inventory_tracking == "none":
@@ -416,11 +497,21 @@ class BigCommerceFake(FakeMarketplace):
 
     def _render_product(self, product: BCProduct, fields: set[str] | None, variants: bool) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "id": product.id, "name": product.name, "type": "physical", "sku": product.sku,
-            "description": product.description, "weight": 1, "price": product.price,
-            "sale_price": 0, "retail_price": 0, "cost_price": 0, "calculated_price": product.price,
-            "inventory_level": self._inventory_level(product), "inventory_warning_level": 0,
-            "inventory_tracking": product.inventory_tracking, "is_visible": True,
+            "id": product.id,
+            "name": product.name,
+            "type": "physical",
+            "sku": product.sku,
+            "description": product.description,
+            "weight": 1,
+            "price": product.price,
+            "sale_price": 0,
+            "retail_price": 0,
+            "cost_price": 0,
+            "calculated_price": product.price,
+            "inventory_level": self._inventory_level(product),
+            "inventory_warning_level": 0,
+            "inventory_tracking": product.inventory_tracking,
+            "is_visible": True,
             "base_variant_id": product.base_variant_id,
             "date_modified": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(product.date_modified)),
         }
@@ -450,11 +541,13 @@ class BigCommerceFake(FakeMarketplace):
             rows = [x for x in rows if x.sku.lower() in wanted]
         include = {s.strip() for s in p.get("include", "").split(",") if s.strip()}
         fields = {s.strip() for s in p["include_fields"].split(",")} if p.get("include_fields") else None
-        chunk, response = self._collection(req, rows, page, limit,
-                                           lambda x: self._render_product(x, fields, "variants" in include))
-        self.list_items_hook((self.variants[v].sku for x in chunk for v in x.variants
-                              if x.base_variant_id in (None, v)),
-                             lookup=ids is not None or "sku" in p or "sku:in" in p)
+        chunk, response = self._collection(
+            req, rows, page, limit, lambda x: self._render_product(x, fields, "variants" in include)
+        )
+        self.list_items_hook(
+            (self.variants[v].sku for x in chunk for v in x.variants if x.base_variant_id in (None, v)),
+            lookup=ids is not None or "sku" in p or "sku:in" in p,
+        )
         return response
 
     def list_variants(self, req: FakeRequest, store_hash: str) -> FakeResponse:
@@ -481,8 +574,11 @@ class BigCommerceFake(FakeMarketplace):
         if not isinstance(data, list):
             return self.error(422, "", "The request body must be a JSON array of objects.")
         if len(data) > limit:
-            return self.error(413, "", "The request payload is too large. The maximum items allowed in "
-                                       f"the array is {limit}.")
+            return self.error(
+                413,
+                "",
+                f"The request payload is too large. The maximum items allowed in the array is {limit}.",
+            )
         return data
 
     @staticmethod
@@ -527,10 +623,19 @@ class BigCommerceFake(FakeMarketplace):
         title = "; ".join(f"{k}: {v}" for k, v in errors.items())
         if not saved:
             return self.error(409 if conflict else 422, "", title, errors=errors)
-        return FakeResponse(207, {"data": rendered,
-                                  "errors": {"status": 422, "title": "Some products could not be updated.",
-                                             "type": ERROR_TYPE, "errors": errors},
-                                  "meta": {}})
+        return FakeResponse(
+            207,
+            {
+                "data": rendered,
+                "errors": {
+                    "status": 422,
+                    "title": "Some products could not be updated.",
+                    "type": ERROR_TYPE,
+                    "errors": errors,
+                },
+                "meta": {},
+            },
+        )
 
     def _product_problem(self, product: BCProduct, entry: dict[str, Any]) -> tuple[int, str] | None:
         if product.sku.lower() in self.rejections:
@@ -577,8 +682,12 @@ class BigCommerceFake(FakeMarketplace):
                 continue
             todo.append((v, entry))
         if errors:  # nothing is saved
-            return self.error(422, "", "JSON data is missing or invalid: "
-                              + "; ".join(f"{k}: {v}" for k, v in errors.items()), errors=errors)
+            return self.error(
+                422,
+                "",
+                "JSON data is missing or invalid: " + "; ".join(f"{k}: {v}" for k, v in errors.items()),
+                errors=errors,
+            )
         for v, entry in todo:
             if "price" in entry:
                 v.price = None if entry["price"] is None else Decimal(entry["price"])
@@ -592,8 +701,12 @@ class BigCommerceFake(FakeMarketplace):
         if not isinstance(items, list):
             return self.problem(422, "Payload contains invalid fields", {"items": "items is required"})
         if len(items) > ADJUSTMENT_BATCH:
-            return self.error(413, "", "The request payload is too large. The maximum items allowed in the "
-                                       f"array is {ADJUSTMENT_BATCH}.")
+            return self.error(
+                413,
+                "",
+                "The request payload is too large. The maximum items allowed in the "
+                f"array is {ADJUSTMENT_BATCH}.",
+            )
         problems: list[str] = []
         changes: list[tuple[int, int, int]] = []
         for n, item in enumerate(items):
@@ -605,8 +718,9 @@ class BigCommerceFake(FakeMarketplace):
         if problems:  # the whole request is refused, nothing applied
             return self.problem(422, " ".join(problems[:20]))
         transaction = str(uuid.UUID(int=self.rng.getrandbits(128)))
-        self.adjustments.append({"transaction_id": transaction, "reason": data.get("reason"),
-                                 "items": [dict(i) for i in items]})
+        self.adjustments.append(
+            {"transaction_id": transaction, "reason": data.get("reason"), "items": [dict(i) for i in items]}
+        )
         if self.inventory_lag > 0:
             self._queued.append([self.inventory_lag, changes])
         else:
@@ -684,16 +798,31 @@ class BigCommerceFake(FakeMarketplace):
 
         def render(v: BCVariant) -> dict[str, Any]:
             product = self.products[v.product_id]
-            return {"identity": {"sku": v.sku, "variant_id": v.id, "product_id": v.product_id,
-                                 "sku_id": None if v.id == product.base_variant_id else v.id + 9000},
-                    "locations": [{"location_id": loc, "location_code": self.locations[loc]["code"],
-                                   "location_name": self.locations[loc]["label"],
-                                   "available_to_sell": max(0, v.stock.get(loc, 0) - v.safety_stock),
-                                   "total_inventory_onhand": v.stock.get(loc, 0),
-                                   "location_enabled": self.locations[loc]["enabled"],
-                                   "settings": {"safety_stock": v.safety_stock, "is_in_stock": True,
-                                                "warning_level": 0, "bin_picking_number": ""}}
-                                  for loc in shown]}
+            return {
+                "identity": {
+                    "sku": v.sku,
+                    "variant_id": v.id,
+                    "product_id": v.product_id,
+                    "sku_id": None if v.id == product.base_variant_id else v.id + 9000,
+                },
+                "locations": [
+                    {
+                        "location_id": loc,
+                        "location_code": self.locations[loc]["code"],
+                        "location_name": self.locations[loc]["label"],
+                        "available_to_sell": max(0, v.stock.get(loc, 0) - v.safety_stock),
+                        "total_inventory_onhand": v.stock.get(loc, 0),
+                        "location_enabled": self.locations[loc]["enabled"],
+                        "settings": {
+                            "safety_stock": v.safety_stock,
+                            "is_in_stock": True,
+                            "warning_level": 0,
+                            "bin_picking_number": "",
+                        },
+                    }
+                    for loc in shown
+                ],
+            }
 
         _, response = self._collection(req, rows, page, limit, render)
         return response
@@ -713,15 +842,30 @@ class BigCommerceFake(FakeMarketplace):
             return ids
         if ids is not None:
             rows = [loc for loc in rows if loc["id"] in ids]
-        _, response = self._collection(req, rows, page, limit, lambda loc: {
-            "id": loc["id"], "code": loc["code"], "label": loc["label"], "enabled": loc["enabled"],
-            "type_id": "PHYSICAL", "managed_by_external_source": False})
+        _, response = self._collection(
+            req,
+            rows,
+            page,
+            limit,
+            lambda loc: {
+                "id": loc["id"],
+                "code": loc["code"],
+                "label": loc["label"],
+                "enabled": loc["enabled"],
+                "type_id": "PHYSICAL",
+                "managed_by_external_source": False,
+            },
+        )
         return response
 
 
 # -- spec conformance ------------------------------------------------------------------------------
-SPEC_FILES = ("products_catalog.v3.yml", "product-variants_catalog.v3.yml", "inventory.v3.yml",
-              "locations.v3.yml")
+SPEC_FILES = (
+    "products_catalog.v3.yml",
+    "product-variants_catalog.v3.yml",
+    "inventory.v3.yml",
+    "locations.v3.yml",
+)
 _ROOT = re.compile(r"^/stores/[^/]+/v3(/.*)$")
 
 
@@ -752,7 +896,9 @@ class BigCommerceSpecs:
         headers = {k: v for k, v in rec.headers if k != "host"}
         for spec in self.specs:
             if spec.template(rel) is not None and spec.operation(rec.method, rel) is not None:
-                return list(spec.violations(rec.method, rel, rec.query, headers, rec.body or None, rec.content_type))
+                return list(
+                    spec.violations(rec.method, rel, rec.query, headers, rec.body or None, rec.content_type)
+                )
         return [f"{rec.method} {rel}: no such operation in the BigCommerce specs"]
 
 
@@ -795,12 +941,28 @@ def bigcommerce_bad_requests(base: str) -> list[tuple[Any, str]]:
         (RecordedRequest("GET", f"{api}/catalog/products?skus=A-1", auth, b""), "skus"),
         (RecordedRequest("PUT", f"{api}/catalog/products", auth, b'[{"id": 12, "price": "19.99"}]'), "price"),
         (RecordedRequest("PUT", f"{api}/catalog/variants", auth, b'[{"id": 12, "price": -1}]'), "minimum"),
-        (RecordedRequest("PUT", f"{api}/inventory/adjustments/absolute", auth,
-                         b'{"items": [{"sku": "A-1", "quantity": 1}]}'), "not valid under any"),
-        (RecordedRequest("PUT", f"{api}/inventory/adjustments/absolute", auth,
-                         b'{"items": [{"location_id": 1, "product_id": 12, "variant_id": 13, "quantity": 1}]}'),
-         "valid under each"),
+        (
+            RecordedRequest(
+                "PUT",
+                f"{api}/inventory/adjustments/absolute",
+                auth,
+                b'{"items": [{"sku": "A-1", "quantity": 1}]}',
+            ),
+            "not valid under any",
+        ),
+        (
+            RecordedRequest(
+                "PUT",
+                f"{api}/inventory/adjustments/absolute",
+                auth,
+                b'{"items": [{"location_id": 1, "product_id": 12, "variant_id": 13, "quantity": 1}]}',
+            ),
+            "valid under each",
+        ),
         (RecordedRequest("GET", f"{api}/inventory/items?variant_id:in=1,2", auth, b""), "variant_id:in"),
         (RecordedRequest("GET", f"{api}/catalog/stock", auth, b""), "no such operation"),
-        (RecordedRequest("GET", f"{api}/catalog/products", (("accept", "application/json"),), b""), "security"),
+        (
+            RecordedRequest("GET", f"{api}/catalog/products", (("accept", "application/json"),), b""),
+            "security",
+        ),
     ]

@@ -69,29 +69,84 @@ PAGE_MAX = 100
 
 # Query parameters the docs list per endpoint (``token`` and ``responseFields`` go everywhere).
 COMMON_PARAMS = frozenset({"token", "responseFields"})
-SEARCH_PARAMS = frozenset({
-    "keyword", "priceFrom", "priceTo", "category", "withSubcategories", "sortBy", "offset", "limit",
-    "createdFrom", "createdTo", "updatedFrom", "updatedTo", "enabled", "inStock", "sku", "productId",
-    "baseUrl", "cleanUrls", "lang",
-}) | COMMON_PARAMS
+SEARCH_PARAMS = (
+    frozenset(
+        {
+            "keyword",
+            "priceFrom",
+            "priceTo",
+            "category",
+            "withSubcategories",
+            "sortBy",
+            "offset",
+            "limit",
+            "createdFrom",
+            "createdTo",
+            "updatedFrom",
+            "updatedTo",
+            "enabled",
+            "inStock",
+            "sku",
+            "productId",
+            "baseUrl",
+            "cleanUrls",
+            "lang",
+        }
+    )
+    | COMMON_PARAMS
+)
 PRODUCT_PARAMS = frozenset({"baseUrl", "cleanUrls", "lang"}) | COMMON_PARAMS
 UPDATE_PARAMS = frozenset({"checkLowStockNotification"}) | COMMON_PARAMS
 BATCH_POST_PARAMS = frozenset({"stopOnFirstFailure"}) | COMMON_PARAMS
 BATCH_GET_PARAMS = frozenset({"ticket", "escapedJson"}) | COMMON_PARAMS
-SORTS = ("RELEVANCE", "ADDED_TIME_DESC", "ADDED_TIME_ASC", "NAME_ASC", "NAME_DESC", "PRICE_ASC",
-         "PRICE_DESC", "UPDATED_TIME_ASC", "UPDATED_TIME_DESC")
+SORTS = (
+    "RELEVANCE",
+    "ADDED_TIME_DESC",
+    "ADDED_TIME_ASC",
+    "NAME_ASC",
+    "NAME_DESC",
+    "PRICE_ASC",
+    "PRICE_DESC",
+    "UPDATED_TIME_ASC",
+    "UPDATED_TIME_DESC",
+)
 
 # Body keys of PUT /products/{id} and PUT .../combinations/{cid} (Ecwid-docs "Update a product",
 # "Update product combination"); "All fields are optional".
-PRODUCT_BODY = frozenset({
-    "sku", "name", "nameTranslated", "quantity", "unlimited", "price", "wholesalePrices",
-    "compareToPrice", "isShippingRequired", "weight", "productClassId", "enabled", "options",
-    "warningLimit", "fixedShippingRateOnly", "fixedShippingRate", "description",
-    "descriptionTranslated", "categoryIds", "seoTitle", "seoDescription", "defaultCategoryId",
-    "attributes", "relatedProducts", "galleryImages", "dimensions", "showOnFrontpage",
-})
-COMBINATION_BODY = frozenset({"options", "sku", "quantity", "unlimited", "price", "wholesalePrices",
-                              "weight", "warningLimit"})
+PRODUCT_BODY = frozenset(
+    {
+        "sku",
+        "name",
+        "nameTranslated",
+        "quantity",
+        "unlimited",
+        "price",
+        "wholesalePrices",
+        "compareToPrice",
+        "isShippingRequired",
+        "weight",
+        "productClassId",
+        "enabled",
+        "options",
+        "warningLimit",
+        "fixedShippingRateOnly",
+        "fixedShippingRate",
+        "description",
+        "descriptionTranslated",
+        "categoryIds",
+        "seoTitle",
+        "seoDescription",
+        "defaultCategoryId",
+        "attributes",
+        "relatedProducts",
+        "galleryImages",
+        "dimensions",
+        "showOnFrontpage",
+    }
+)
+COMBINATION_BODY = frozenset(
+    {"options", "sku", "quantity", "unlimited", "price", "wholesalePrices", "weight", "warningLimit"}
+)
 BATCH_ENTRY = frozenset({"id", "path", "method", "body"})
 BATCH_METHODS = ("GET", "POST", "PUT", "DELETE")
 
@@ -191,12 +246,21 @@ class EcwidFake(FakeMarketplace):
     page_size_max = PAGE_MAX
     oauth_refresh = False
 
-    def __init__(self, *, token: str = "secret_fake0000000000000000000000000000",
-                 store_id: int | str = 1003, currency: str = "USD", store_name: str = "Fake Ecwid store",
-                 scopes: tuple[str, ...] = ALL_SCOPES, batch_polls: int | str = 1,
-                 rate_limit_per_minute: int | str | None = None, seed: int = 0,
-                 faults: Faults | None = None, sales: Sales | None = None,
-                 clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "secret_fake0000000000000000000000000000",
+        store_id: int | str = 1003,
+        currency: str = "USD",
+        store_name: str = "Fake Ecwid store",
+        scopes: tuple[str, ...] = ALL_SCOPES,
+        batch_polls: int | str = 1,
+        rate_limit_per_minute: int | str | None = None,
+        seed: int = 0,
+        faults: Faults | None = None,
+        sales: Sales | None = None,
+        clock: Any = time.time,
+    ) -> None:
         self.token = token
         self.store_id = int(store_id)
         self.api = f"/api/v3/{self.store_id}"
@@ -256,8 +320,7 @@ class EcwidFake(FakeMarketplace):
                 self._recent.popleft()
             if len(self._recent) >= self.rate_limit_per_minute:
                 wait = max(1, int(self._recent[0] + 60 - now + 0.999))
-                return FakeResponse(429, {"errorMessage": "Too many requests"},
-                                    self.throttle_headers(wait))
+                return FakeResponse(429, {"errorMessage": "Too many requests"}, self.throttle_headers(wait))
             self._recent.append(now)
         denied = self._scope_denied(req.method, req.path)
         if denied is not None:
@@ -269,7 +332,7 @@ class EcwidFake(FakeMarketplace):
         return None
 
     def _scope_denied(self, method: str, path: str) -> FakeResponse | None:
-        rel = path[len(self.api):]
+        rel = path[len(self.api) :]
         if rel.startswith("/profile"):
             need = PROFILE_SCOPE
         elif method == "GET" and not rel.startswith("/batch"):
@@ -300,31 +363,60 @@ class EcwidFake(FakeMarketplace):
         self.products[product.id] = product
         return product
 
-    def seed(self, n: int, *, variable: int = 0, per_parent: int = 3, quantity: int = 10,
-             price: str = "19.99", prefix: str = "EC") -> list[str]:
+    def seed(
+        self,
+        n: int,
+        *,
+        variable: int = 0,
+        per_parent: int = 3,
+        quantity: int = 10,
+        price: str = "19.99",
+        prefix: str = "EC",
+    ) -> list[str]:
         out: list[str] = []
         with self.lock:
             start = sum(1 for p in self.products.values() if not p.combinations)
             for k in range(start + 1, start + n + 1):
-                p = self._new_product(sku=f"{prefix}-{k:04d}", name=f"Product {k}",
-                                      description=f"<p>Description of product {k}.</p>",
-                                      price=Decimal(price), quantity=quantity)
+                p = self._new_product(
+                    sku=f"{prefix}-{k:04d}",
+                    name=f"Product {k}",
+                    description=f"<p>Description of product {k}.</p>",
+                    price=Decimal(price),
+                    quantity=quantity,
+                )
                 out.append(p.sku)
             first = sum(1 for p in self.products.values() if p.combinations) + 1
             for v in range(first, first + variable):
                 sizes = [f"Size {j}" for j in range(1, per_parent + 1)]
                 parent = self._new_product(
-                    sku=f"{prefix}-P{v:03d}", name=f"Variable {v}", description=f"<p>Variable product {v}.</p>",
-                    price=Decimal(price), quantity=quantity,
-                    options=[{"type": "SELECT", "name": "Size", "required": True, "defaultChoice": 0,
-                              "choices": [{"text": s, "priceModifier": 0, "priceModifierType": "ABSOLUTE"}
-                                          for s in sizes]}])
+                    sku=f"{prefix}-P{v:03d}",
+                    name=f"Variable {v}",
+                    description=f"<p>Variable product {v}.</p>",
+                    price=Decimal(price),
+                    quantity=quantity,
+                    options=[
+                        {
+                            "type": "SELECT",
+                            "name": "Size",
+                            "required": True,
+                            "defaultChoice": 0,
+                            "choices": [
+                                {"text": s, "priceModifier": 0, "priceModifierType": "ABSOLUTE"}
+                                for s in sizes
+                            ],
+                        }
+                    ],
+                )
                 out.append(parent.sku)
                 for j, size in enumerate(sizes, start=1):
-                    combo = EcwidCombination(id=self._next_combination, number=j,
-                                             options=[{"name": "Size", "value": size}],
-                                             sku=f"{prefix}-P{v:03d}-{j}", quantity=quantity,
-                                             price=Decimal(price))
+                    combo = EcwidCombination(
+                        id=self._next_combination,
+                        number=j,
+                        options=[{"name": "Size", "value": size}],
+                        sku=f"{prefix}-P{v:03d}-{j}",
+                        quantity=quantity,
+                        price=Decimal(price),
+                    )
                     self._next_combination += 1
                     parent.combinations.append(combo)
                     out.append(combo.sku or "")
@@ -408,8 +500,19 @@ class EcwidFake(FakeMarketplace):
 
     def oversized_write(self, n: int) -> tuple[str, str, Any]:
         ids = list(self.products) or [1]
-        return "POST", "batch", [{"id": str(k), "path": f"/products/{ids[k % len(ids)]}", "method": "PUT",
-                                  "body": json.dumps({"quantity": 1})} for k in range(n)]
+        return (
+            "POST",
+            "batch",
+            [
+                {
+                    "id": str(k),
+                    "path": f"/products/{ids[k % len(ids)]}",
+                    "method": "PUT",
+                    "body": json.dumps({"quantity": 1}),
+                }
+                for k in range(n)
+            ],
+        )
 
     # -- rendering -------------------------------------------------------------------------------
     def _render_combination(self, p: EcwidProduct, c: EcwidCombination) -> dict[str, Any]:
@@ -425,28 +528,33 @@ class EcwidFake(FakeMarketplace):
         return d
 
     def _render(self, p: EcwidProduct) -> dict[str, Any]:
-        in_stock = p.unlimited or (p.quantity or 0) > 0 or any(
-            c.unlimited or (c.quantity or 0) > 0 for c in p.combinations)
+        in_stock = (
+            p.unlimited
+            or (p.quantity or 0) > 0
+            or any(c.unlimited or (c.quantity or 0) > 0 for c in p.combinations)
+        )
         d: dict[str, Any] = {"id": p.id, "sku": p.sku}
         if not p.unlimited and p.quantity is not None:
             d["quantity"] = p.quantity
-        d.update({
-            "unlimited": p.unlimited,
-            "inStock": in_stock,
-            "name": p.name,
-            "price": p.price,
-            "priceInProductList": p.price,
-            "enabled": p.enabled,
-            "url": f"https://store{self.store_id}.example/#!/p/{p.id}",
-            "created": time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(p.created)),
-            "updated": time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(p.updated)),
-            "createTimestamp": int(p.created),
-            "updateTimestamp": int(p.updated),
-            "options": p.options,
-            "description": p.description,
-            "defaultCombinationId": p.combinations[0].id if p.combinations else 0,
-            "combinations": [self._render_combination(p, c) for c in p.combinations],
-        })
+        d.update(
+            {
+                "unlimited": p.unlimited,
+                "inStock": in_stock,
+                "name": p.name,
+                "price": p.price,
+                "priceInProductList": p.price,
+                "enabled": p.enabled,
+                "url": f"https://store{self.store_id}.example/#!/p/{p.id}",
+                "created": time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(p.created)),
+                "updated": time.strftime("%Y-%m-%d %H:%M:%S +0000", time.gmtime(p.updated)),
+                "createTimestamp": int(p.created),
+                "updateTimestamp": int(p.updated),
+                "options": p.options,
+                "description": p.description,
+                "defaultCombinationId": p.combinations[0].id if p.combinations else 0,
+                "combinations": [self._render_combination(p, c) for c in p.combinations],
+            }
+        )
         return d
 
     def _answer(self, req: FakeRequest, body: Any, status: int = 200) -> FakeResponse:
@@ -463,10 +571,14 @@ class EcwidFake(FakeMarketplace):
         try:
             value = int(raw)
         except ValueError:
-            raise _Invalid(f"Wrong numeric parameter '{name}' value: not a number or a number out of range") from None
+            raise _Invalid(
+                f"Wrong numeric parameter '{name}' value: not a number or a number out of range"
+            ) from None
         if value < lo or (hi is not None and value > hi):
-            raise _Invalid(f"Wrong numeric parameter '{name}' value: not a number or a number out of range"
-                           + (f" (maximum {hi})" if hi is not None else ""))
+            raise _Invalid(
+                f"Wrong numeric parameter '{name}' value: not a number or a number out of range"
+                + (f" (maximum {hi})" if hi is not None else "")
+            )
         return value
 
     @staticmethod
@@ -479,8 +591,10 @@ class EcwidFake(FakeMarketplace):
             return True
         if low in ("false", "no", "off", "0"):
             return False
-        raise _Invalid(f"Wrong parameter '{name}' value: expected one of 'true', 'false', 'yes', 'no', "
-                       "'on', 'off', '1', '0'")
+        raise _Invalid(
+            f"Wrong parameter '{name}' value: expected one of 'true', 'false', 'yes', 'no', "
+            "'on', 'off', '1', '0'"
+        )
 
     # -- handlers ----------------------------------------------------------------------------------
     def search_products(self, req: FakeRequest) -> FakeResponse:
@@ -513,20 +627,34 @@ class EcwidFake(FakeMarketplace):
                 items = [x for x in items if x.updated >= updated_from]
             sort = p.get("sortBy", "RELEVANCE")
             if sort not in SORTS:
-                return self.error(400, "", f"Wrong parameter 'sortBy' value: expected one of {', '.join(SORTS)}")
+                return self.error(
+                    400, "", f"Wrong parameter 'sortBy' value: expected one of {', '.join(SORTS)}"
+                )
             keys: dict[str, Any] = {
-                "RELEVANCE": lambda x: x.id, "ADDED_TIME_ASC": lambda x: (x.created, x.id),
-                "ADDED_TIME_DESC": lambda x: (-x.created, -x.id), "NAME_ASC": lambda x: x.name.lower(),
-                "NAME_DESC": lambda x: x.name.lower(), "PRICE_ASC": lambda x: x.price,
-                "PRICE_DESC": lambda x: x.price, "UPDATED_TIME_ASC": lambda x: (x.updated, x.id),
-                "UPDATED_TIME_DESC": lambda x: (-x.updated, -x.id)}
+                "RELEVANCE": lambda x: x.id,
+                "ADDED_TIME_ASC": lambda x: (x.created, x.id),
+                "ADDED_TIME_DESC": lambda x: (-x.created, -x.id),
+                "NAME_ASC": lambda x: x.name.lower(),
+                "NAME_DESC": lambda x: x.name.lower(),
+                "PRICE_ASC": lambda x: x.price,
+                "PRICE_DESC": lambda x: x.price,
+                "UPDATED_TIME_ASC": lambda x: (x.updated, x.id),
+                "UPDATED_TIME_DESC": lambda x: (-x.updated, -x.id),
+            }
             items = sorted(items, key=keys[sort], reverse=sort in ("NAME_DESC", "PRICE_DESC"))
-        page = items[offset:offset + limit]
-        body = {"total": len(items), "count": len(page), "offset": offset, "limit": limit,
-                "items": [self._render(x) for x in page]}
+        page = items[offset : offset + limit]
+        body = {
+            "total": len(items),
+            "count": len(page),
+            "offset": offset,
+            "limit": limit,
+            "items": [self._render(x) for x in page],
+        }
         response = self._answer(req, body)
-        self.list_items_hook([s for x in page for s in [x.sku, *(c.sku for c in x.combinations)] if s],
-                             lookup="sku" in p or "productId" in p)
+        self.list_items_hook(
+            [s for x in page for s in [x.sku, *(c.sku for c in x.combinations)] if s],
+            lookup="sku" in p or "productId" in p,
+        )
         return response
 
     def get_product(self, req: FakeRequest, id: int) -> FakeResponse:
@@ -572,7 +700,9 @@ class EcwidFake(FakeMarketplace):
         for key in ("price", "compareToPrice", "weight"):
             if key in data and not (_is_number(data[key]) and data[key] >= 0):
                 return f"Wrong numeric parameter '{key}' value: not a number or a number out of range"
-        if "quantity" in data and not (isinstance(data["quantity"], int) and not isinstance(data["quantity"], bool)):
+        if "quantity" in data and not (
+            isinstance(data["quantity"], int) and not isinstance(data["quantity"], bool)
+        ):
             return "Wrong numeric parameter 'quantity' value: not an integer"
         for key in ("unlimited", "enabled"):
             if key in data and not isinstance(data[key], bool):
@@ -635,7 +765,9 @@ class EcwidFake(FakeMarketplace):
         if combo.sku is not None and combo.sku in self.rejections:
             return self.error(400, "", self.rejections.pop(combo.sku))
         if data.get("sku") and self._sku_taken(data["sku"], product, combo):
-            return self.error(409, "SKU_ALREADY_EXISTS", "The specified sku or options variation already exists")
+            return self.error(
+                409, "SKU_ALREADY_EXISTS", "The specified sku or options variation already exists"
+            )
         if "price" in data:
             combo.price = Decimal(data["price"])
         if data.get("sku"):
@@ -678,13 +810,24 @@ class EcwidFake(FakeMarketplace):
 
     def profile(self, req: FakeRequest) -> FakeResponse:
         self._note_query(req, COMMON_PARAMS)
-        return self._answer(req, {
-            "generalInfo": {"storeId": self.store_id, "storeUrl": f"https://store{self.store_id}.example"},
-            "account": {"accountName": "Fake Seller"},
-            "settings": {"storeName": self.store_name, "closed": False},
-            "formatsAndUnits": {"currency": self.currency, "currencyPrefix": "$", "currencySuffix": "",
-                                "currencyDecimalSeparator": ".", "currencyGroupSeparator": ","},
-        })
+        return self._answer(
+            req,
+            {
+                "generalInfo": {
+                    "storeId": self.store_id,
+                    "storeUrl": f"https://store{self.store_id}.example",
+                },
+                "account": {"accountName": "Fake Seller"},
+                "settings": {"storeName": self.store_name, "closed": False},
+                "formatsAndUnits": {
+                    "currency": self.currency,
+                    "currencyPrefix": "$",
+                    "currencySuffix": "",
+                    "currencyDecimalSeparator": ".",
+                    "currencyGroupSeparator": ",",
+                },
+            },
+        )
 
     # -- batch ---------------------------------------------------------------------------------------
     @staticmethod
@@ -695,11 +838,14 @@ class EcwidFake(FakeMarketplace):
         self._note_query(req, BATCH_POST_PARAMS)
         data = json_body(req)
         if not isinstance(data, list):
-            return self._batch_error("Can't create batch. Batch request body is invalid. "
-                                     "Path $ contains bad value")
+            return self._batch_error(
+                "Can't create batch. Batch request body is invalid. Path $ contains bad value"
+            )
         if len(data) > self.batch_limit:
-            return self._batch_error(f"Can't create batch. Batch request body is invalid. The batch has "
-                                     f"{len(data)} requests; the maximum is {self.batch_limit}")
+            return self._batch_error(
+                f"Can't create batch. Batch request body is invalid. The batch has "
+                f"{len(data)} requests; the maximum is {self.batch_limit}"
+            )
         stop = req.param("stopOnFirstFailure", "true")
         if stop not in ("true", "false"):
             return self.error(400, "", "Wrong parameter 'stopOnFirstFailure' value: expected true or false")
@@ -716,8 +862,9 @@ class EcwidFake(FakeMarketplace):
             elif "id" in entry and not isinstance(entry["id"], str):
                 bad = f"$[{n}].id"
             if bad:
-                return self._batch_error(f"Can't create batch. Batch request body is invalid. "
-                                         f"Path {bad} contains bad value")
+                return self._batch_error(
+                    f"Can't create batch. Batch request body is invalid. Path {bad} contains bad value"
+                )
             self._note_body(f"POST {req.path} $[{n}]", entry, BATCH_ENTRY)
         responses: list[dict[str, Any]] = []
         failed = False
@@ -729,10 +876,15 @@ class EcwidFake(FakeMarketplace):
             result = self._sub_request(req, entry)
             ok = result.status == 200
             failed = failed or not ok
-            responses.append({"id": ident, "status": "COMPLETED" if ok else "FAILED",
-                              "http_status_code": result.status,
-                              "http_status_line": _status_line(result.status),
-                              "http_body": result.body})
+            responses.append(
+                {
+                    "id": ident,
+                    "status": "COMPLETED" if ok else "FAILED",
+                    "http_status_code": result.status,
+                    "http_status_line": _status_line(result.status),
+                    "http_body": result.body,
+                }
+            )
         ticket = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         self.tickets[ticket] = Ticket(responses, self.batch_polls)
         return FakeResponse(200, {"ticket": ticket})
@@ -745,9 +897,15 @@ class EcwidFake(FakeMarketplace):
                 json.loads(body)
             except ValueError:
                 return self.error(400, "", "Request body is not valid JSON")
-        sub = FakeRequest(method=entry["method"], path=self.api + path, query=query,
-                          headers={"content-type": "application/json"}, body=body.encode(),
-                          scheme=outer.scheme, host=outer.host)
+        sub = FakeRequest(
+            method=entry["method"],
+            path=self.api + path,
+            query=query,
+            headers={"content-type": "application/json"},
+            body=body.encode(),
+            scheme=outer.scheme,
+            host=outer.host,
+        )
         denied = self._scope_denied(sub.method, sub.path)
         if denied is not None:
             return denied
@@ -779,8 +937,9 @@ class EcwidFake(FakeMarketplace):
             if escaped and "http_body" in r:
                 r["escaped_http_body"] = json.dumps(r.pop("http_body"), default=_plain)
             shown.append(r)
-        return FakeResponse(200, {"status": status, "total_requests": total, "completed_requests": done,
-                                  "responses": shown})
+        return FakeResponse(
+            200, {"status": status, "total_requests": total, "completed_requests": done, "responses": shown}
+        )
 
 
 def _plain(obj: Any) -> Any:

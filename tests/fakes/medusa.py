@@ -95,27 +95,173 @@ ITEM_CEILING = 1000  # no vendor limit: the adapter's own MAX_BATCH (see the mod
 PAGE_CEILING = 5000  # `limit` is not capped; 5000 was checked against a real server
 LOGIN_PATH = "/auth/user/emailpass"
 
-DEFAULT_VARIANT_FIELDS = ["id", "title", "sku", "thumbnail", "barcode", "ean", "upc", "allow_backorder", "manage_inventory", "hs_code", "origin_country", "mid_code", "material", "weight", "length", "height", "width", "metadata", "variant_rank", "product_id", "created_at", "updated_at", "deleted_at", "*product", "*prices", "*options", "prices.price_rules.value", "prices.price_rules.attribute"]
-DEFAULT_PRODUCT_FIELDS = ["id", "title", "subtitle", "status", "external_id", "description", "handle", "is_giftcard", "discountable", "thumbnail", "collection_id", "type_id", "weight", "length", "height", "width", "hs_code", "origin_country", "mid_code", "material", "created_at", "updated_at", "deleted_at", "metadata", "*variants", "*options"]
+DEFAULT_VARIANT_FIELDS = [
+    "id",
+    "title",
+    "sku",
+    "thumbnail",
+    "barcode",
+    "ean",
+    "upc",
+    "allow_backorder",
+    "manage_inventory",
+    "hs_code",
+    "origin_country",
+    "mid_code",
+    "material",
+    "weight",
+    "length",
+    "height",
+    "width",
+    "metadata",
+    "variant_rank",
+    "product_id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "*product",
+    "*prices",
+    "*options",
+    "prices.price_rules.value",
+    "prices.price_rules.attribute",
+]
+DEFAULT_PRODUCT_FIELDS = [
+    "id",
+    "title",
+    "subtitle",
+    "status",
+    "external_id",
+    "description",
+    "handle",
+    "is_giftcard",
+    "discountable",
+    "thumbnail",
+    "collection_id",
+    "type_id",
+    "weight",
+    "length",
+    "height",
+    "width",
+    "hs_code",
+    "origin_country",
+    "mid_code",
+    "material",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "metadata",
+    "*variants",
+    "*options",
+]
 DEFAULT_LOCATION_FIELDS = ["id", "name", "metadata", "created_at", "updated_at", "address_id"]
-DEFAULT_STORE_FIELDS = ["id", "name", "supported_currencies.*", "default_sales_channel_id", "default_region_id", "default_location_id", "metadata", "created_at", "updated_at"]
-RELATIONS = frozenset({"product", "prices", "options", "inventory_items", "inventory", "location_levels",
-                       "variants", "price_rules", "supported_currencies"})
+DEFAULT_STORE_FIELDS = [
+    "id",
+    "name",
+    "supported_currencies.*",
+    "default_sales_channel_id",
+    "default_region_id",
+    "default_location_id",
+    "metadata",
+    "created_at",
+    "updated_at",
+]
+RELATIONS = frozenset(
+    {
+        "product",
+        "prices",
+        "options",
+        "inventory_items",
+        "inventory",
+        "location_levels",
+        "variants",
+        "price_rules",
+        "supported_currencies",
+    }
+)
 
 # what the zod schemas accept (query parameters of the variant list; keys of the batch bodies)
-VARIANT_QUERY = frozenset({"fields", "offset", "limit", "order", "with_deleted", "q", "id", "manage_inventory",
-                           "allow_backorder", "sku", "ean", "upc", "barcode", "created_at", "updated_at",
-                           "deleted_at", "$and", "$or"})
+VARIANT_QUERY = frozenset(
+    {
+        "fields",
+        "offset",
+        "limit",
+        "order",
+        "with_deleted",
+        "q",
+        "id",
+        "manage_inventory",
+        "allow_backorder",
+        "sku",
+        "ean",
+        "upc",
+        "barcode",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "$and",
+        "$or",
+    }
+)
 BATCH_KEYS = frozenset({"create", "update", "delete"})
 LEVEL_BATCH_KEYS = frozenset({"create", "update", "delete", "force"})
-VARIANT_UPDATE_KEYS = frozenset({"id", "title", "prices", "sku", "ean", "upc", "barcode", "hs_code", "mid_code",
-                                 "thumbnail", "allow_backorder", "manage_inventory", "variant_rank", "weight",
-                                 "length", "height", "width", "origin_country", "material", "metadata", "options"})
-PRODUCT_UPDATE_KEYS = frozenset({"id", "title", "discountable", "is_giftcard", "options", "option_ids", "variants",
-                                 "status", "subtitle", "description", "images", "thumbnail", "handle", "type_id",
-                                 "external_id", "collection_id", "categories", "tags", "sales_channels",
-                                 "shipping_profile_id", "weight", "length", "height", "width", "hs_code",
-                                 "mid_code", "origin_country", "material", "metadata"})
+VARIANT_UPDATE_KEYS = frozenset(
+    {
+        "id",
+        "title",
+        "prices",
+        "sku",
+        "ean",
+        "upc",
+        "barcode",
+        "hs_code",
+        "mid_code",
+        "thumbnail",
+        "allow_backorder",
+        "manage_inventory",
+        "variant_rank",
+        "weight",
+        "length",
+        "height",
+        "width",
+        "origin_country",
+        "material",
+        "metadata",
+        "options",
+    }
+)
+PRODUCT_UPDATE_KEYS = frozenset(
+    {
+        "id",
+        "title",
+        "discountable",
+        "is_giftcard",
+        "options",
+        "option_ids",
+        "variants",
+        "status",
+        "subtitle",
+        "description",
+        "images",
+        "thumbnail",
+        "handle",
+        "type_id",
+        "external_id",
+        "collection_id",
+        "categories",
+        "tags",
+        "sales_channels",
+        "shipping_profile_id",
+        "weight",
+        "length",
+        "height",
+        "width",
+        "hs_code",
+        "mid_code",
+        "origin_country",
+        "material",
+        "metadata",
+    }
+)
 PRICE_KEYS = ("id", "currency_code", "amount", "min_quantity", "max_quantity", "rules")
 LEVEL_KEYS = ("inventory_item_id", "location_id", "stocked_quantity", "incoming_quantity")
 STATUSES = frozenset({"draft", "proposed", "published", "rejected"})
@@ -195,10 +341,18 @@ class MedusaFake(FakeMarketplace):
     page_size_max = PAGE_CEILING
     oauth_refresh = False  # JWTs are not refreshed: a client logs in again (secret keys never expire)
 
-    def __init__(self, *, api_key: str = "sk_fake00000000000000000000000000000000000000000000000000000000",
-                 email: str = "admin@omnisync.test", password: str = "supersecret",
-                 currencies: Iterable[str] | str = ("usd",), locations: Iterable[str] | str = ("Main warehouse",),
-                 seed: int = 0, faults: Faults | None = None, sales: Sales | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = "sk_fake00000000000000000000000000000000000000000000000000000000",
+        email: str = "admin@omnisync.test",
+        password: str = "supersecret",
+        currencies: Iterable[str] | str = ("usd",),
+        locations: Iterable[str] | str = ("Main warehouse",),
+        seed: int = 0,
+        faults: Faults | None = None,
+        sales: Sales | None = None,
+    ) -> None:
         self.api_key = api_key
         self.email = email
         self.password = password
@@ -255,25 +409,54 @@ class MedusaFake(FakeMarketplace):
         self.stock_locations[loc] = name
         return loc
 
-    def add_product(self, title: str, variants: Sequence[tuple[str, str]], *, description: str | None = "",
-                    price: str = "19.99", quantity: int = 10) -> MProduct:
+    def add_product(
+        self,
+        title: str,
+        variants: Sequence[tuple[str, str]],
+        *,
+        description: str | None = "",
+        price: str = "19.99",
+        quantity: int = 10,
+    ) -> MProduct:
         """A published product with ``variants`` as (sku, variant title), each managing inventory
         with ``quantity`` stocked at the first stock location and ``price`` in every currency."""
         with self.lock:
             now = self._now()
-            product = MProduct(self._ulid("prod"), title, title.lower().replace(" ", "-"), description,
-                               created=now, updated=now)
+            product = MProduct(
+                self._ulid("prod"),
+                title,
+                title.lower().replace(" ", "-"),
+                description,
+                created=now,
+                updated=now,
+            )
             self.products[product.id] = product
             for sku, vtitle in variants:
                 self.add_variant(product.id, sku, vtitle, price=price, quantity=quantity)
             return product
 
-    def add_variant(self, product_id: str, sku: str, title: str, *, price: str = "19.99", quantity: int = 10,
-                    manage_inventory: bool = True) -> MVariant:
+    def add_variant(
+        self,
+        product_id: str,
+        sku: str,
+        title: str,
+        *,
+        price: str = "19.99",
+        quantity: int = 10,
+        manage_inventory: bool = True,
+    ) -> MVariant:
         now = self._now()
         product = self.products[product_id]
-        v = MVariant(self._ulid("variant"), product_id, sku, title, manage_inventory=manage_inventory,
-                     rank=len(product.variants), created=now, updated=now)
+        v = MVariant(
+            self._ulid("variant"),
+            product_id,
+            sku,
+            title,
+            manage_inventory=manage_inventory,
+            rank=len(product.variants),
+            created=now,
+            updated=now,
+        )
         v.prices = [MPrice(self._ulid("price"), c, Decimal(price)) for c in self.currencies]
         if manage_inventory:
             item = MItem(self._ulid("iitem"), sku)
@@ -285,23 +468,37 @@ class MedusaFake(FakeMarketplace):
         product.variants.append(v.id)
         return v
 
-    def seed(self, n: int, *, variable: int = 0, per_parent: int = 3, quantity: int = 10,
-             price: str = "19.99", prefix: str = "MD") -> list[str]:
+    def seed(
+        self,
+        n: int,
+        *,
+        variable: int = 0,
+        per_parent: int = 3,
+        quantity: int = 10,
+        price: str = "19.99",
+        prefix: str = "MD",
+    ) -> list[str]:
         out: list[str] = []
         with self.lock:
             for _ in range(n):
                 self._singles += 1
                 k = self._singles
                 sku = f"{prefix}-{k:04d}"
-                self.add_product(f"Product {k}", [(sku, "Default")], description=f"Description of product {k}.",
-                                 price=price, quantity=quantity)
+                self.add_product(
+                    f"Product {k}",
+                    [(sku, "Default")],
+                    description=f"Description of product {k}.",
+                    price=price,
+                    quantity=quantity,
+                )
                 out.append(sku)
             for _ in range(variable):
                 self._groups += 1
                 g = self._groups
                 skus = [(f"{prefix}-V{g:03d}-{j}", f"Size {j}") for j in range(1, per_parent + 1)]
-                self.add_product(f"Group {g}", skus, description=f"Grouped product {g}.", price=price,
-                                 quantity=quantity)
+                self.add_product(
+                    f"Group {g}", skus, description=f"Grouped product {g}.", price=price, quantity=quantity
+                )
                 out.extend(s for s, _ in skus)
         return out
 
@@ -326,11 +523,25 @@ class MedusaFake(FakeMarketplace):
         item = self.item_of(sku)
         level = item.levels.get(self.default_location) if item is not None else None
         quantity = (level.stocked - level.reserved if level is not None else 0) if item is not None else None
-        price = next((p.amount for p in v.prices if p.currency_code == self.currencies[0] and not p.rules
-                      and p.min_quantity is None and p.max_quantity is None), None)
+        price = next(
+            (
+                p.amount
+                for p in v.prices
+                if p.currency_code == self.currencies[0]
+                and not p.rules
+                and p.min_quantity is None
+                and p.max_quantity is None
+            ),
+            None,
+        )
         title = product.title if len(product.variants) == 1 else v.title
-        return Stored(sku, quantity, str(price.quantize(Decimal("0.01"))) if price is not None else None, title,
-                      product.description or "")
+        return Stored(
+            sku,
+            quantity,
+            str(price.quantize(Decimal("0.01"))) if price is not None else None,
+            title,
+            product.description or "",
+        )
 
     def level(self, sku: str, location: str) -> tuple[int, int] | None:
         """(stocked_quantity, reserved_quantity) of ``sku`` at ``location``; None without a level."""
@@ -342,8 +553,9 @@ class MedusaFake(FakeMarketplace):
         item = self.item_of(sku)
         assert item is not None, sku
         now = self._now()
-        item.levels[location] = MLevel(self._ulid("ilev"), item.id, location, stocked, reserved,
-                                       created=now, updated=now)
+        item.levels[location] = MLevel(
+            self._ulid("ilev"), item.id, location, stocked, reserved, created=now, updated=now
+        )
 
     def sell(self, sku: str, units: int, location: str | None = None) -> int:
         """An order is placed: ``units`` are reserved (never more than can be sold)."""
@@ -393,20 +605,40 @@ class MedusaFake(FakeMarketplace):
         out = []
         for r in self.write_requests():
             body = r.json if isinstance(r.json, dict) else {}
-            out.append(sum(len(body[k]) for k in ("create", "update", "delete") if isinstance(body.get(k), list)))
+            out.append(
+                sum(len(body[k]) for k in ("create", "update", "delete") if isinstance(body.get(k), list))
+            )
         return out
 
     def oversized_write(self, n: int) -> tuple[str, str, Any]:
         levels = [lv for item in self.items.values() for lv in item.levels.values()] or [
-            MLevel("ilev_x", "iitem_x", self.default_location, 0)]
-        return "POST", "admin/inventory-items/location-levels/batch", {"update": [
-            {"inventory_item_id": levels[k % len(levels)].inventory_item_id,
-             "location_id": levels[k % len(levels)].location_id, "stocked_quantity": 1} for k in range(n)]}
+            MLevel("ilev_x", "iitem_x", self.default_location, 0)
+        ]
+        return (
+            "POST",
+            "admin/inventory-items/location-levels/batch",
+            {
+                "update": [
+                    {
+                        "inventory_item_id": levels[k % len(levels)].inventory_item_id,
+                        "location_id": levels[k % len(levels)].location_id,
+                        "stocked_quantity": 1,
+                    }
+                    for k in range(n)
+                ]
+            },
+        )
 
     # -- protocol --
     def error(self, status: int, code: str, message: str, **data: Any) -> FakeResponse:
         """Medusa's error body ``{"type", "message"}`` (``code`` is the base fake's: not sent)."""
-        kinds = {400: "invalid_data", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}
+        kinds = {
+            400: "invalid_data",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            409: "conflict",
+        }
         return FakeResponse(status, {"type": kinds.get(status, "unknown_error"), "message": message})
 
     def _host_error(self, status: int, req: FakeRequest) -> FakeResponse:
@@ -428,9 +660,15 @@ class MedusaFake(FakeMarketplace):
             if not self.revoked and token in self.tokens:
                 return None
             if token.startswith("sk_"):
-                return FakeResponse(401, {"message": (
-                    "A secret API key was passed as a Bearer token. Secret API keys must be sent using HTTP "
-                    "Basic authentication instead (Authorization: Basic <secret-api-key>).")})
+                return FakeResponse(
+                    401,
+                    {
+                        "message": (
+                            "A secret API key was passed as a Bearer token. Secret API keys must be sent using HTTP "
+                            "Basic authentication instead (Authorization: Basic <secret-api-key>)."
+                        )
+                    },
+                )
         elif scheme.lower() == "basic" and token:
             key = token if token.startswith("sk_") else (basic_credentials(req) or ("", ""))[0]
             key = key.removesuffix(":")
@@ -441,8 +679,10 @@ class MedusaFake(FakeMarketplace):
     def _route(self, req: FakeRequest) -> FakeResponse:
         found = self.router.match(req.method, req.path)
         if found is None or found == "method":  # Express's own 404
-            body = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n'
-                    f"</head>\n<body>\n<pre>Cannot {req.method} {req.path}</pre>\n</body>\n</html>\n")
+            body = (
+                f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n'
+                f"</head>\n<body>\n<pre>Cannot {req.method} {req.path}</pre>\n</body>\n</html>\n"
+            )
             return FakeResponse(404, body.encode(), {"Content-Type": "text/html; charset=utf-8"})
         if req.method == "POST" and req.path.endswith("/batch") and len(req.body) > BODY_LIMIT:
             return FakeResponse(413, {"message": "request entity too large", "type": "unknown_error"})
@@ -456,8 +696,12 @@ class MedusaFake(FakeMarketplace):
         body = json_body(req)
         email = body.get("email") if isinstance(body, dict) else None
         password = body.get("password") if isinstance(body, dict) else None
-        if self.revoked or not isinstance(email, str) or not isinstance(password, str) \
-                or not (hmac.compare_digest(email, self.email) and hmac.compare_digest(password, self.password)):
+        if (
+            self.revoked
+            or not isinstance(email, str)
+            or not isinstance(password, str)
+            or not (hmac.compare_digest(email, self.email) and hmac.compare_digest(password, self.password))
+        ):
             return FakeResponse(401, {"type": "unauthorized", "message": "Invalid email or password"})
         token = self._jwt()
         self.tokens.add(token)
@@ -469,35 +713,79 @@ class MedusaFake(FakeMarketplace):
 
         iat = int(self._clock.timestamp()) + len(self.tokens) + self.rng.randrange(1 << 20)
         header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        payload = b64(json.dumps({"actor_id": "user_01JFAKEADMIN", "actor_type": "user",
-                                  "auth_identity_id": "authid_01JFAKEADMIN",
-                                  "app_metadata": {"user_id": "user_01JFAKEADMIN"}, "iat": iat,
-                                  "exp": iat + 86400}).encode())
+        payload = b64(
+            json.dumps(
+                {
+                    "actor_id": "user_01JFAKEADMIN",
+                    "actor_type": "user",
+                    "auth_identity_id": "authid_01JFAKEADMIN",
+                    "app_metadata": {"user_id": "user_01JFAKEADMIN"},
+                    "iat": iat,
+                    "exp": iat + 86400,
+                }
+            ).encode()
+        )
         signature = b64(hmac.new(self.jwt_secret, f"{header}.{payload}".encode(), hashlib.sha256).digest())
         return f"{header}.{payload}.{signature}"
 
     # -- rendering --
     def _price_view(self, v: MVariant, p: MPrice) -> dict[str, Any]:
-        return {"id": p.id, "currency_code": p.currency_code, "amount": p.amount, "min_quantity": p.min_quantity,
-                "max_quantity": p.max_quantity, "rules": dict(p.rules), "price_rules": [
-                    {"attribute": k, "value": val} for k, val in p.rules.items()],
-                "variant_id": v.id, "created_at": v.created, "updated_at": v.updated, "deleted_at": None}
+        return {
+            "id": p.id,
+            "currency_code": p.currency_code,
+            "amount": p.amount,
+            "min_quantity": p.min_quantity,
+            "max_quantity": p.max_quantity,
+            "rules": dict(p.rules),
+            "price_rules": [{"attribute": k, "value": val} for k, val in p.rules.items()],
+            "variant_id": v.id,
+            "created_at": v.created,
+            "updated_at": v.updated,
+            "deleted_at": None,
+        }
 
     def _level_view(self, lv: MLevel, available: int | None = None) -> dict[str, Any]:
-        return {"id": lv.id, "inventory_item_id": lv.inventory_item_id, "location_id": lv.location_id,
-                "stocked_quantity": lv.stocked, "reserved_quantity": lv.reserved,
-                "incoming_quantity": lv.incoming,
-                "available_quantity": lv.stocked - lv.reserved if available is None else available,
-                "metadata": None, "created_at": lv.created, "updated_at": lv.updated, "deleted_at": None}
+        return {
+            "id": lv.id,
+            "inventory_item_id": lv.inventory_item_id,
+            "location_id": lv.location_id,
+            "stocked_quantity": lv.stocked,
+            "reserved_quantity": lv.reserved,
+            "incoming_quantity": lv.incoming,
+            "available_quantity": lv.stocked - lv.reserved if available is None else available,
+            "metadata": None,
+            "created_at": lv.created,
+            "updated_at": lv.updated,
+            "deleted_at": None,
+        }
 
     def _product_view(self, p: MProduct, *, variants: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": p.id, "title": p.title, "subtitle": p.subtitle, "status": p.status, "external_id": None,
-            "description": p.description, "handle": p.handle, "is_giftcard": False, "discountable": True,
-            "thumbnail": None, "collection_id": None, "type_id": None, "weight": None, "length": None,
-            "height": None, "width": None, "hs_code": None, "origin_country": None, "mid_code": None,
-            "material": None, "created_at": p.created, "updated_at": p.updated, "deleted_at": None,
-            "metadata": None, "options": [],
+            "id": p.id,
+            "title": p.title,
+            "subtitle": p.subtitle,
+            "status": p.status,
+            "external_id": None,
+            "description": p.description,
+            "handle": p.handle,
+            "is_giftcard": False,
+            "discountable": True,
+            "thumbnail": None,
+            "collection_id": None,
+            "type_id": None,
+            "weight": None,
+            "length": None,
+            "height": None,
+            "width": None,
+            "hs_code": None,
+            "origin_country": None,
+            "mid_code": None,
+            "material": None,
+            "created_at": p.created,
+            "updated_at": p.updated,
+            "deleted_at": None,
+            "metadata": None,
+            "options": [],
         }
         if variants:
             out["variants"] = [self._variant_view(self.variants[i], product=False) for i in p.variants]
@@ -505,11 +793,29 @@ class MedusaFake(FakeMarketplace):
 
     def _variant_view(self, v: MVariant, *, product: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": v.id, "title": v.title, "sku": v.sku, "thumbnail": None, "barcode": None, "ean": None,
-            "upc": None, "allow_backorder": v.allow_backorder, "manage_inventory": v.manage_inventory,
-            "hs_code": None, "origin_country": None, "mid_code": None, "material": None, "weight": None,
-            "length": None, "height": None, "width": None, "metadata": None, "variant_rank": v.rank,
-            "product_id": v.product_id, "created_at": v.created, "updated_at": v.updated, "deleted_at": None,
+            "id": v.id,
+            "title": v.title,
+            "sku": v.sku,
+            "thumbnail": None,
+            "barcode": None,
+            "ean": None,
+            "upc": None,
+            "allow_backorder": v.allow_backorder,
+            "manage_inventory": v.manage_inventory,
+            "hs_code": None,
+            "origin_country": None,
+            "mid_code": None,
+            "material": None,
+            "weight": None,
+            "length": None,
+            "height": None,
+            "width": None,
+            "metadata": None,
+            "variant_rank": v.rank,
+            "product_id": v.product_id,
+            "created_at": v.created,
+            "updated_at": v.updated,
+            "deleted_at": None,
             "prices": [self._price_view(v, p) for p in v.prices],
             "options": [{"id": f"optval_{v.id}", "value": v.title, "option_id": f"opt_{v.product_id}"}],
             "inventory_items": [],
@@ -521,10 +827,21 @@ class MedusaFake(FakeMarketplace):
                 continue
             levels = [self._level_view(lv) for loc, lv in item.levels.items() if loc in self.stock_locations]
             available += sum(lv["available_quantity"] for lv in levels) // max(1, required)
-            out["inventory_items"].append({
-                "id": link, "variant_id": v.id, "inventory_item_id": iid, "required_quantity": required,
-                "inventory": {"id": iid, "sku": item.sku, "title": v.title, "requires_shipping": True,
-                              "location_levels": levels}})
+            out["inventory_items"].append(
+                {
+                    "id": link,
+                    "variant_id": v.id,
+                    "inventory_item_id": iid,
+                    "required_quantity": required,
+                    "inventory": {
+                        "id": iid,
+                        "sku": item.sku,
+                        "title": v.title,
+                        "requires_shipping": True,
+                        "location_levels": levels,
+                    },
+                }
+            )
         out["inventory_quantity"] = available if v.manage_inventory else None
         if product:  # without its `variants`: Medusa's variant list leaves `product.variants.*` out
             out["product"] = self._product_view(self.products[v.product_id], variants=False)
@@ -541,40 +858,80 @@ class MedusaFake(FakeMarketplace):
             try:
                 out.append(int(raw))
             except ValueError:
-                raise _Invalid(400, "invalid_data",
-                               f"Invalid request: Expected type: 'number' for field '{name}', got: '{raw}'") from None
+                raise _Invalid(
+                    400,
+                    "invalid_data",
+                    f"Invalid request: Expected type: 'number' for field '{name}', got: '{raw}'",
+                ) from None
         return out[0], out[1]
 
     def _strict_query(self, req: FakeRequest, allowed: frozenset[str]) -> None:
         unknown = sorted({k.split("[", 1)[0] for k, _ in req.query} - allowed)
         if unknown:
-            raise _Invalid(400, "invalid_data", f"Invalid request: Unrecognized fields: '{', '.join(unknown)}'")
+            raise _Invalid(
+                400, "invalid_data", f"Invalid request: Unrecognized fields: '{', '.join(unknown)}'"
+            )
 
     def _values(self, req: FakeRequest, name: str) -> list[str]:
         return [v for k, v in req.query if k in (name, f"{name}[]")]
 
     def list_stores(self, req: FakeRequest) -> FakeResponse:
         offset, limit = self._page(req, 50)
-        store = {"id": self.store_id, "name": "Medusa Store", "default_sales_channel_id": self.sales_channel_id,
-                 "default_region_id": None, "default_location_id": None, "metadata": None,
-                 "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
-                 "supported_currencies": [
-                     {"id": f"stocur_{i}", "currency_code": c, "is_default": i == 0, "is_tax_inclusive": False,
-                      "store_id": self.store_id, "created_at": "2026-01-01T00:00:00.000Z",
-                      "updated_at": "2026-01-01T00:00:00.000Z", "deleted_at": None}
-                     for i, c in enumerate(self.currencies)]}
+        store = {
+            "id": self.store_id,
+            "name": "Medusa Store",
+            "default_sales_channel_id": self.sales_channel_id,
+            "default_region_id": None,
+            "default_location_id": None,
+            "metadata": None,
+            "created_at": "2026-01-01T00:00:00.000Z",
+            "updated_at": "2026-01-01T00:00:00.000Z",
+            "supported_currencies": [
+                {
+                    "id": f"stocur_{i}",
+                    "currency_code": c,
+                    "is_default": i == 0,
+                    "is_tax_inclusive": False,
+                    "store_id": self.store_id,
+                    "created_at": "2026-01-01T00:00:00.000Z",
+                    "updated_at": "2026-01-01T00:00:00.000Z",
+                    "deleted_at": None,
+                }
+                for i, c in enumerate(self.currencies)
+            ],
+        }
         rows = [project(store, fields_of(req, DEFAULT_STORE_FIELDS))]
-        return FakeResponse(200, {"stores": rows[offset:offset + limit], "count": len(rows), "offset": offset,
-                                  "limit": limit})
+        return FakeResponse(
+            200,
+            {"stores": rows[offset : offset + limit], "count": len(rows), "offset": offset, "limit": limit},
+        )
 
     def list_locations(self, req: FakeRequest) -> FakeResponse:
         offset, limit = self._page(req, 20)
         fields = fields_of(req, DEFAULT_LOCATION_FIELDS)
-        rows = [project({"id": loc, "name": name, "metadata": None, "address_id": None,
-                         "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z"},
-                        fields) for loc, name in self.stock_locations.items()]
-        return FakeResponse(200, {"stock_locations": rows[offset:offset + limit], "count": len(rows),
-                                  "offset": offset, "limit": limit})
+        rows = [
+            project(
+                {
+                    "id": loc,
+                    "name": name,
+                    "metadata": None,
+                    "address_id": None,
+                    "created_at": "2026-01-01T00:00:00.000Z",
+                    "updated_at": "2026-01-01T00:00:00.000Z",
+                },
+                fields,
+            )
+            for loc, name in self.stock_locations.items()
+        ]
+        return FakeResponse(
+            200,
+            {
+                "stock_locations": rows[offset : offset + limit],
+                "count": len(rows),
+                "offset": offset,
+                "limit": limit,
+            },
+        )
 
     def list_variants(self, req: FakeRequest) -> FakeResponse:
         self._strict_query(req, VARIANT_QUERY)
@@ -592,12 +949,20 @@ class MedusaFake(FakeMarketplace):
         q = (req.param("q") or "").lower()
         if q:
             rows = [v for v in rows if q in v.sku.lower() or q in v.title.lower()]
-        rows = _ordered(rows, req.param("order"), {
-            "id": lambda v: v.id, "sku": lambda v: v.sku, "title": lambda v: v.title,
-            "created_at": lambda v: v.created, "updated_at": lambda v: v.updated,
-            "variant_rank": lambda v: v.rank})
+        rows = _ordered(
+            rows,
+            req.param("order"),
+            {
+                "id": lambda v: v.id,
+                "sku": lambda v: v.sku,
+                "title": lambda v: v.title,
+                "created_at": lambda v: v.created,
+                "updated_at": lambda v: v.updated,
+                "variant_rank": lambda v: v.rank,
+            },
+        )
         fields = fields_of(req, DEFAULT_VARIANT_FIELDS)
-        page = rows[offset:offset + limit]
+        page = rows[offset : offset + limit]
         out = [project(self._variant_view(v), fields) for v in page]
         self.list_items_hook([v.sku for v in page], lookup=bool(skus or ids))
         return FakeResponse(200, {"variants": out, "count": len(rows), "offset": offset, "limit": limit})
@@ -606,11 +971,18 @@ class MedusaFake(FakeMarketplace):
         offset, limit = self._page(req, 50)
         ids = self._values(req, "id")
         rows = [p for p in self.products.values() if not ids or p.id in ids]
-        rows = _ordered(rows, req.param("order"), {"id": lambda p: p.id, "title": lambda p: p.title,
-                                                   "created_at": lambda p: p.created,
-                                                   "updated_at": lambda p: p.updated})
+        rows = _ordered(
+            rows,
+            req.param("order"),
+            {
+                "id": lambda p: p.id,
+                "title": lambda p: p.title,
+                "created_at": lambda p: p.created,
+                "updated_at": lambda p: p.updated,
+            },
+        )
         fields = fields_of(req, DEFAULT_PRODUCT_FIELDS)
-        out = [project(self._product_view(p), fields) for p in rows[offset:offset + limit]]
+        out = [project(self._product_view(p), fields) for p in rows[offset : offset + limit]]
         return FakeResponse(200, {"products": out, "count": len(rows), "offset": offset, "limit": limit})
 
     # -- writes --
@@ -624,41 +996,66 @@ class MedusaFake(FakeMarketplace):
         if body is None:
             body = {}
         if not isinstance(body, dict):
-            raise _Invalid(400, "invalid_data", "Invalid request: Expected type: 'object' for field '', got: "
-                                                f"'{type(body).__name__}'")
+            raise _Invalid(
+                400,
+                "invalid_data",
+                f"Invalid request: Expected type: 'object' for field '', got: '{type(body).__name__}'",
+            )
         unknown = sorted(set(body) - keys)
         if unknown:
-            raise _Invalid(400, "invalid_data", f"Invalid request: Unrecognized fields: '{', '.join(unknown)}'")
+            raise _Invalid(
+                400, "invalid_data", f"Invalid request: Unrecognized fields: '{', '.join(unknown)}'"
+            )
         for key in keys - {"force"}:
             if key in body and not isinstance(body[key], list):
-                raise _Invalid(400, "invalid_data",
-                               f"Invalid request: Expected type: 'array' for field '{key}', got: '{body[key]}'")
+                raise _Invalid(
+                    400,
+                    "invalid_data",
+                    f"Invalid request: Expected type: 'array' for field '{key}', got: '{body[key]}'",
+                )
         return body
 
     def batch_products(self, req: FakeRequest) -> FakeResponse:
         body = self._batch_body(req, BATCH_KEYS)
         if body.get("create") or body.get("delete"):
-            return FakeResponse(501, {"type": "unknown_error", "message": "this fake implements only `update` "
-                                                                         "in POST /admin/products/batch"})
+            return FakeResponse(
+                501,
+                {
+                    "type": "unknown_error",
+                    "message": "this fake implements only `update` in POST /admin/products/batch",
+                },
+            )
         updates = body.get("update") or []
         for n, u in enumerate(updates):
             _object(u, f"update, {n}")
             _strict(u, PRODUCT_UPDATE_KEYS)
             if "options" in u:
-                raise _Invalid(400, "invalid_data", "Invalid request: The 'options' property was removed in "
-                                                    "version 2.16.0. Please remove it from your request payload.")
+                raise _Invalid(
+                    400,
+                    "invalid_data",
+                    "Invalid request: The 'options' property was removed in "
+                    "version 2.16.0. Please remove it from your request payload.",
+                )
             _string(u, "id", f"update, {n}", required=True)
             for key in ("title", "handle"):
                 _string(u, key, f"update, {n}")
             for key in ("description", "subtitle"):
                 _string(u, key, f"update, {n}", nullable=True)
             if "status" in u and u["status"] not in STATUSES:
-                raise _Invalid(400, "invalid_data", f"Invalid request: Expected: '{', '.join(sorted(STATUSES))}' "
-                                                    f"for field 'update, {n}, status', but got: '{u['status']}'")
+                raise _Invalid(
+                    400,
+                    "invalid_data",
+                    f"Invalid request: Expected: '{', '.join(sorted(STATUSES))}' "
+                    f"for field 'update, {n}, status', but got: '{u['status']}'",
+                )
             if "variants" in u:
                 if not isinstance(u["variants"], list):
-                    raise _Invalid(400, "invalid_data", f"Invalid request: Expected type: 'array' for field "
-                                                        f"'update, {n}, variants', got: '{u['variants']}'")
+                    raise _Invalid(
+                        400,
+                        "invalid_data",
+                        f"Invalid request: Expected type: 'array' for field "
+                        f"'update, {n}, variants', got: '{u['variants']}'",
+                    )
                 for m, vu in enumerate(u["variants"]):
                     self._check_variant_update(vu, f"update, {n}, variants, {m}", id_required=False)
         missing = [u["id"] for u in updates if u["id"] not in self.products]
@@ -683,23 +1080,39 @@ class MedusaFake(FakeMarketplace):
                         self._apply_variant_update(self.variants[vu["id"]], vu)
                         keep.add(vu["id"])
                     else:
-                        made = self.add_variant(product.id, vu.get("sku") or "", vu.get("title") or "",
-                                                quantity=0, manage_inventory=bool(vu.get("manage_inventory", True)))
+                        made = self.add_variant(
+                            product.id,
+                            vu.get("sku") or "",
+                            vu.get("title") or "",
+                            quantity=0,
+                            manage_inventory=bool(vu.get("manage_inventory", True)),
+                        )
                         if vu.get("prices"):
                             made.prices = self._price_set(made, vu["prices"])
                         keep.add(made.id)
                 for vid in [i for i in product.variants if i not in keep]:
                     self._delete_variant(self.variants[vid])
             product.updated = now
-        return FakeResponse(200, {"created": [], "updated": [self._product_view(self.products[u["id"]])
-                                                            for u in updates],
-                                  "deleted": {"ids": [], "object": "product", "deleted": True}})
+        return FakeResponse(
+            200,
+            {
+                "created": [],
+                "updated": [self._product_view(self.products[u["id"]]) for u in updates],
+                "deleted": {"ids": [], "object": "product", "deleted": True},
+            },
+        )
 
     def batch_variants(self, req: FakeRequest, product_id: str) -> FakeResponse:
         body = self._batch_body(req, BATCH_KEYS)
         if body.get("create") or body.get("delete"):
-            return FakeResponse(501, {"type": "unknown_error", "message": "this fake implements only `update` in "
-                                                                         "POST /admin/products/{id}/variants/batch"})
+            return FakeResponse(
+                501,
+                {
+                    "type": "unknown_error",
+                    "message": "this fake implements only `update` in "
+                    "POST /admin/products/{id}/variants/batch",
+                },
+            )
         updates = body.get("update") or []
         for n, vu in enumerate(updates):
             self._check_variant_update(vu, f"update, {n}", id_required=True)
@@ -708,9 +1121,14 @@ class MedusaFake(FakeMarketplace):
         self._check_skus(updates)
         for vu in updates:  # each keeps its own product, whatever the path says (as Medusa does)
             self._apply_variant_update(self.variants[vu["id"]], vu)
-        return FakeResponse(200, {"created": [], "updated": [self._variant_view(self.variants[vu["id"]])
-                                                            for vu in updates],
-                                  "deleted": {"ids": [], "object": "variant", "deleted": True}})
+        return FakeResponse(
+            200,
+            {
+                "created": [],
+                "updated": [self._variant_view(self.variants[vu["id"]]) for vu in updates],
+                "deleted": {"ids": [], "object": "variant", "deleted": True},
+            },
+        )
 
     def _check_variant_update(self, vu: Any, where: str, *, id_required: bool) -> None:
         _object(vu, where)
@@ -720,8 +1138,11 @@ class MedusaFake(FakeMarketplace):
         _string(vu, "sku", where, nullable=True)
         if "prices" in vu:
             if not isinstance(vu["prices"], list):
-                raise _Invalid(400, "invalid_data",
-                               f"Invalid request: Expected type: 'array' for field '{where}, prices', got: '{vu['prices']}'")
+                raise _Invalid(
+                    400,
+                    "invalid_data",
+                    f"Invalid request: Expected type: 'array' for field '{where}, prices', got: '{vu['prices']}'",
+                )
             for m, p in enumerate(vu["prices"]):
                 _object(p, f"{where}, prices, {m}")
                 _number(p, "amount", f"{where}, prices, {m}")
@@ -731,7 +1152,9 @@ class MedusaFake(FakeMarketplace):
     def _check_variants_exist(self, ids: Sequence[str]) -> None:
         missing = [i for i in ids if i not in self.variants]
         if missing:
-            raise _Invalid(400, "invalid_data", f"Cannot update non-existing variants with ids: {', '.join(missing)}")
+            raise _Invalid(
+                400, "invalid_data", f"Cannot update non-existing variants with ids: {', '.join(missing)}"
+            )
 
     def _check_skus(self, updates: Sequence[Mapping[str, Any]]) -> None:
         for vu in updates:
@@ -760,11 +1183,21 @@ class MedusaFake(FakeMarketplace):
         for entry in prices:
             old = current.get(str(entry.get("id"))) if entry.get("id") else None
             code = str(entry.get("currency_code") or (old.currency_code if old else "")).lower()
-            amount = Decimal(entry["amount"]) if entry.get("amount") is not None else (old.amount if old else Decimal(0))
-            out.append(MPrice(old.id if old else self._ulid("price"), code, amount,
-                              entry.get("min_quantity", old.min_quantity if old else None),
-                              entry.get("max_quantity", old.max_quantity if old else None),
-                              dict(entry.get("rules") or (old.rules if old else {}))))
+            amount = (
+                Decimal(entry["amount"])
+                if entry.get("amount") is not None
+                else (old.amount if old else Decimal(0))
+            )
+            out.append(
+                MPrice(
+                    old.id if old else self._ulid("price"),
+                    code,
+                    amount,
+                    entry.get("min_quantity", old.min_quantity if old else None),
+                    entry.get("max_quantity", old.max_quantity if old else None),
+                    dict(entry.get("rules") or (old.rules if old else {})),
+                )
+            )
         return out
 
     def batch_levels(self, req: FakeRequest) -> FakeResponse:
@@ -783,30 +1216,56 @@ class MedusaFake(FakeMarketplace):
         deletes = body.get("delete") or []
         for n, lid in enumerate(deletes):
             if not isinstance(lid, str):
-                raise _Invalid(400, "invalid_data",
-                               f"Invalid request: Expected type: 'string' for field 'delete, {n}', got: '{lid}'")
+                raise _Invalid(
+                    400,
+                    "invalid_data",
+                    f"Invalid request: Expected type: 'string' for field 'delete, {n}', got: '{lid}'",
+                )
         for entry in rows["create"]:
             item = self.items.get(entry["inventory_item_id"])
             if item is None:
-                raise _Invalid(404, "not_found", f'InventoryItem with id "{entry["inventory_item_id"]}" not found')
+                raise _Invalid(
+                    404, "not_found", f'InventoryItem with id "{entry["inventory_item_id"]}" not found'
+                )
             if entry["location_id"] not in self.stock_locations:
                 raise _Invalid(404, "not_found", f'StockLocation with id "{entry["location_id"]}" not found')
             if entry["location_id"] in item.levels:
-                raise _Invalid(400, "invalid_data", f"Inventory level with inventory_item_id: {item.id}, "
-                                                    f"location_id: {entry['location_id']}, already exists.")
-        missing = [e for e in rows["update"] if e["inventory_item_id"] not in self.items
-                   or e["location_id"] not in self.items[e["inventory_item_id"]].levels]
+                raise _Invalid(
+                    400,
+                    "invalid_data",
+                    f"Inventory level with inventory_item_id: {item.id}, "
+                    f"location_id: {entry['location_id']}, already exists.",
+                )
+        missing = [
+            e
+            for e in rows["update"]
+            if e["inventory_item_id"] not in self.items
+            or e["location_id"] not in self.items[e["inventory_item_id"]].levels
+        ]
         if missing:
-            raise _Invalid(404, "not_found", ", ".join(
-                f"Item {e['inventory_item_id']} is not stocked at location {e['location_id']}" for e in missing))
+            raise _Invalid(
+                404,
+                "not_found",
+                ", ".join(
+                    f"Item {e['inventory_item_id']} is not stocked at location {e['location_id']}"
+                    for e in missing
+                ),
+            )
         touched = [self.items[e["inventory_item_id"]].sku for op in ("create", "update") for e in rows[op]]
         self._rejected(touched)
         now = self._now()
         created, updated = [], []
         for entry in rows["create"]:
             item = self.items[entry["inventory_item_id"]]
-            lv = MLevel(self._ulid("ilev"), item.id, entry["location_id"], _count(entry.get("stocked_quantity")),
-                        incoming=_count(entry.get("incoming_quantity")), created=now, updated=now)
+            lv = MLevel(
+                self._ulid("ilev"),
+                item.id,
+                entry["location_id"],
+                _count(entry.get("stocked_quantity")),
+                incoming=_count(entry.get("incoming_quantity")),
+                created=now,
+                updated=now,
+            )
             item.levels[lv.location_id] = lv
             created.append(self._level_view(lv))
         for entry in rows["update"]:
@@ -829,8 +1288,11 @@ class MedusaFake(FakeMarketplace):
 # -- validation helpers (the zod checks the routes run) ----------------------------------------------
 def _object(value: Any, where: str) -> None:
     if not isinstance(value, dict):
-        raise _Invalid(400, "invalid_data", f"Invalid request: Expected type: 'object' for field '{where}', "
-                                            f"got: '{value}'")
+        raise _Invalid(
+            400,
+            "invalid_data",
+            f"Invalid request: Expected type: 'object' for field '{where}', got: '{value}'",
+        )
 
 
 def _strict(value: Mapping[str, Any], allowed: frozenset[str]) -> None:
@@ -839,15 +1301,19 @@ def _strict(value: Mapping[str, Any], allowed: frozenset[str]) -> None:
         raise _Invalid(400, "invalid_data", f"Invalid request: Unrecognized fields: '{', '.join(unknown)}'")
 
 
-def _string(value: Mapping[str, Any], key: str, where: str, *, required: bool = False,
-            nullable: bool = False) -> None:
+def _string(
+    value: Mapping[str, Any], key: str, where: str, *, required: bool = False, nullable: bool = False
+) -> None:
     if key not in value or (value[key] is None and nullable):
         if required:
             raise _Invalid(400, "invalid_data", f"Invalid request: Field '{where}, {key}' is required")
         return
     if not isinstance(value[key], str):
-        raise _Invalid(400, "invalid_data", f"Invalid request: Expected type: 'string' for field '{where}, {key}', "
-                                            f"got: '{value[key]}'")
+        raise _Invalid(
+            400,
+            "invalid_data",
+            f"Invalid request: Expected type: 'string' for field '{where}, {key}', got: '{value[key]}'",
+        )
 
 
 def _number(value: Mapping[str, Any], key: str, where: str, *, minimum: int | None = None) -> None:
@@ -858,8 +1324,11 @@ def _number(value: Mapping[str, Any], key: str, where: str, *, minimum: int | No
         # what Medusa 2.21's zod formatter says of a string amount or quantity (checked)
         raise _Invalid(400, "invalid_data", f"Invalid request: Field '{where}, {key}' is required")
     if minimum is not None and got < minimum:
-        raise _Invalid(400, "invalid_data", f"Invalid request: Value for field '{where}, {key}' too small, "
-                                            f"expected at least: '{minimum}'")
+        raise _Invalid(
+            400,
+            "invalid_data",
+            f"Invalid request: Value for field '{where}, {key}' too small, expected at least: '{minimum}'",
+        )
 
 
 def _count(value: Any) -> int:

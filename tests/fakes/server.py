@@ -132,11 +132,14 @@ class FakeServer:
         """The base URL of the store (what ``base_url`` in channels.toml names)."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "FakeServer":
+    def start(self) -> FakeServer:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever,
-                                            kwargs={"poll_interval": 0.05}, daemon=True,
-                                            name=f"fake-{self.fake.vendor}")
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
+                name=f"fake-{self.fake.vendor}",
+            )
             self._thread.start()
         return self
 
@@ -148,7 +151,7 @@ class FakeServer:
             self._thread = None
         self._server.server_close()
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> FakeServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -156,8 +159,9 @@ class FakeServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.server",
-                                     description="Serve a vendor fake on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fakes.server", description="Serve a vendor fake on 127.0.0.1."
+    )
     parser.add_argument("vendor", choices=sorted(FAKES))
     parser.add_argument("--port", type=int, default=0, help="0: a free port (default)")
     parser.add_argument("--products", type=int, default=20, help="simple products to seed")
@@ -168,18 +172,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", default="", help='e.g. "5xx=0.2,storm=0.05,retry_after=0"')
     parser.add_argument("--sales", type=float, default=0.0, help="chance each listed item sells a unit")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="vendor fake constructor option (e.g. consumer_key=ck_...)")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="vendor fake constructor option (e.g. consumer_key=ck_...)",
+    )
     args = parser.parse_args(argv)
 
     options: dict[str, Any] = {}
     for opt in args.option:
         k, _, v = opt.partition("=")
         options[k.replace("-", "_")] = {"true": True, "false": False}.get(v.lower(), v)
-    fake = fake_class(args.vendor)(seed=args.seed, faults=Faults.parse(args.faults),
-                                    sales=Sales(rate=args.sales), **options)
-    fake.seed(args.products, variable=args.variable, per_parent=args.per_parent,
-              quantity=args.quantity, price=args.price)
+    fake = fake_class(args.vendor)(
+        seed=args.seed, faults=Faults.parse(args.faults), sales=Sales(rate=args.sales), **options
+    )
+    fake.seed(
+        args.products,
+        variable=args.variable,
+        per_parent=args.per_parent,
+        quantity=args.quantity,
+        price=args.price,
+    )
     server = FakeServer(fake, port=args.port).start()
     stop = threading.Event()
 

@@ -88,11 +88,27 @@ VERSION = re.compile(r"^(\d{4})-(01|04|07|10)$")
 PAGE_MAX = 250
 INPUT_MAX = 250
 MAX_COST = 1000
-REASONS = frozenset({"correction", "cycle_count_available", "damaged", "movement_created",
-                     "movement_updated", "movement_received", "movement_canceled", "other",
-                     "promotion", "quality_control", "received", "reservation_created",
-                     "reservation_deleted", "reservation_updated", "restock", "safety_stock",
-                     "shrinkage"})
+REASONS = frozenset(
+    {
+        "correction",
+        "cycle_count_available",
+        "damaged",
+        "movement_created",
+        "movement_updated",
+        "movement_received",
+        "movement_canceled",
+        "other",
+        "promotion",
+        "quality_control",
+        "received",
+        "reservation_created",
+        "reservation_deleted",
+        "reservation_updated",
+        "restock",
+        "safety_stock",
+        "shrinkage",
+    }
+)
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
 
 
@@ -284,17 +300,26 @@ type Mutation {
 """
 
 _ERAS: dict[str, dict[str, str]] = {
-    "compare": {"quantity_fields": "compareQuantity: Int", "input_fields": "ignoreCompareQuantity: Boolean = false",
-                "error_codes": "", "directives": ""},
-    "both": {"quantity_fields": "compareQuantity: Int\n  changeFromQuantity: Int",
-             "input_fields": "ignoreCompareQuantity: Boolean = false",
-             "error_codes": "CHANGE_FROM_QUANTITY_STALE IDEMPOTENCY_CONCURRENT_REQUEST "
-                            "IDEMPOTENCY_KEY_PARAMETER_MISMATCH IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
-             "directives": "directive @idempotent(key: String!) on FIELD"},
-    "change": {"quantity_fields": "changeFromQuantity: Int", "input_fields": "",
-               "error_codes": "CHANGE_FROM_QUANTITY_STALE IDEMPOTENCY_CONCURRENT_REQUEST "
-                              "IDEMPOTENCY_KEY_PARAMETER_MISMATCH IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
-               "directives": "directive @idempotent(key: String!) on FIELD"},
+    "compare": {
+        "quantity_fields": "compareQuantity: Int",
+        "input_fields": "ignoreCompareQuantity: Boolean = false",
+        "error_codes": "",
+        "directives": "",
+    },
+    "both": {
+        "quantity_fields": "compareQuantity: Int\n  changeFromQuantity: Int",
+        "input_fields": "ignoreCompareQuantity: Boolean = false",
+        "error_codes": "CHANGE_FROM_QUANTITY_STALE IDEMPOTENCY_CONCURRENT_REQUEST "
+        "IDEMPOTENCY_KEY_PARAMETER_MISMATCH IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
+        "directives": "directive @idempotent(key: String!) on FIELD",
+    },
+    "change": {
+        "quantity_fields": "changeFromQuantity: Int",
+        "input_fields": "",
+        "error_codes": "CHANGE_FROM_QUANTITY_STALE IDEMPOTENCY_CONCURRENT_REQUEST "
+        "IDEMPOTENCY_KEY_PARAMETER_MISMATCH IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED",
+        "directives": "directive @idempotent(key: String!) on FIELD",
+    },
 }
 
 
@@ -302,7 +327,7 @@ def _parse_money(value: Any) -> str:
     """Shopify's ``Money`` input: a decimal string (this fake refuses JSON numbers: a float price is
     the bug it exists to catch)."""
     if not isinstance(value, str):
-        raise GraphQLError("Money must be a decimal string such as \"19.99\"")
+        raise GraphQLError('Money must be a decimal string such as "19.99"')
     try:
         dec = Decimal(value.strip())
     except InvalidOperation:
@@ -419,8 +444,11 @@ class CostBucket:
 
     def status(self) -> dict[str, float]:
         available = self.maximum if self.available is None else self.available
-        return {"maximumAvailable": self.maximum, "currentlyAvailable": available,
-                "restoreRate": self.restore_rate}
+        return {
+            "maximumAvailable": self.maximum,
+            "currentlyAvailable": available,
+            "restoreRate": self.restore_rate,
+        }
 
 
 class _Refused(Exception):
@@ -439,12 +467,21 @@ class ShopifyFake(FakeMarketplace):
     page_size_max = PAGE_MAX
     oauth_refresh = True  # client-credentials apps get a new token after a 401
 
-    def __init__(self, *, access_token: str = "shpat_fake00000000000000000000000000",
-                 client_id: str = "fake-client-id", client_secret: str = "shpss_fake0000000000000000",
-                 currency: str = "USD", shop_name: str = "Omnisync Test Shop",
-                 bucket: CostBucket | None = None, bulk_polls: int = 2,
-                 throttle_status: int = 200, seed: int = 0, faults: Faults | None = None,
-                 sales: Sales | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        access_token: str = "shpat_fake00000000000000000000000000",
+        client_id: str = "fake-client-id",
+        client_secret: str = "shpss_fake0000000000000000",
+        currency: str = "USD",
+        shop_name: str = "Omnisync Test Shop",
+        bucket: CostBucket | None = None,
+        bulk_polls: int = 2,
+        throttle_status: int = 200,
+        seed: int = 0,
+        faults: Faults | None = None,
+        sales: Sales | None = None,
+    ) -> None:
         self.access_token = access_token
         self.client_id = client_id
         self.client_secret = client_secret
@@ -489,14 +526,28 @@ class ShopifyFake(FakeMarketplace):
         self.locations[loc.num] = loc
         return loc.num
 
-    def add_product(self, title: str, skus: list[str], *, quantity: int = 10, price: str = "19.99",
-                    description: str = "", options: bool = False) -> Product:
+    def add_product(
+        self,
+        title: str,
+        skus: list[str],
+        *,
+        quantity: int = 10,
+        price: str = "19.99",
+        description: str = "",
+        options: bool = False,
+    ) -> Product:
         with self.lock:
             product = Product(self._id(), title, description)
             self.products[product.num] = product
             for n, sku in enumerate(skus, start=1):
-                v = Variant(self._id(), product.num, sku, price, 0,
-                            title=f"Option {n}" if options or len(skus) > 1 else "Default Title")
+                v = Variant(
+                    self._id(),
+                    product.num,
+                    sku,
+                    price,
+                    0,
+                    title=f"Option {n}" if options or len(skus) > 1 else "Default Title",
+                )
                 item = Item(self._id(), v.num, levels={self.primary: Level(quantity, quantity)})
                 v.item = item.num
                 self.variants[v.num] = v
@@ -504,22 +555,36 @@ class ShopifyFake(FakeMarketplace):
                 product.variants.append(v.num)
             return product
 
-    def seed(self, n: int, *, variable: int = 0, per_parent: int = 3, quantity: int = 10,
-             price: str = "19.99", prefix: str = "SH") -> list[str]:
+    def seed(
+        self,
+        n: int,
+        *,
+        variable: int = 0,
+        per_parent: int = 3,
+        quantity: int = 10,
+        price: str = "19.99",
+        prefix: str = "SH",
+    ) -> list[str]:
         out: list[str] = []
         with self.lock:
             start = sum(1 for p in self.products.values() if len(p.variants) == 1)
             for k in range(start + 1, start + n + 1):
                 sku = f"{prefix}-{k:04d}"
-                self.add_product(f"Product {k}", [sku], quantity=quantity, price=price,
-                                 description=f"Description of product {k}.")
+                self.add_product(
+                    f"Product {k}",
+                    [sku],
+                    quantity=quantity,
+                    price=price,
+                    description=f"Description of product {k}.",
+                )
                 out.append(sku)
             for _ in range(variable):
                 self._groups += 1
                 g = self._groups
                 skus = [f"{prefix}-V{g:03d}-{j}" for j in range(1, per_parent + 1)]
-                self.add_product(f"Group {g}", skus, quantity=quantity, price=price,
-                                 description=f"Grouped product {g}.")
+                self.add_product(
+                    f"Group {g}", skus, quantity=quantity, price=price, description=f"Grouped product {g}."
+                )
                 out.extend(skus)
         return out
 
@@ -544,8 +609,13 @@ class ShopifyFake(FakeMarketplace):
         item = self.items[v.item]
         level = item.levels.get(self.primary)
         product = self.products[v.product]
-        return Stored(sku, level.available if level is not None and item.tracked else None, v.price,
-                      product.title, product.description)
+        return Stored(
+            sku,
+            level.available if level is not None and item.tracked else None,
+            v.price,
+            product.title,
+            product.description,
+        )
 
     def quantity(self, sku: str, location: int) -> int | None:
         level = self.item_of(sku).levels.get(location)
@@ -597,13 +667,30 @@ class ShopifyFake(FakeMarketplace):
 
     def oversized_write(self, n: int) -> tuple[str, str, Any]:
         items = [i for i in self.items.values() if self.primary in i.levels] or [Item(1, 1)]
-        rows = [{"inventoryItemId": gid("InventoryItem", items[k % len(items)].num),
-                 "locationId": gid("Location", self.primary), "quantity": 1, "changeFromQuantity": None}
-                for k in range(n)]
-        query = ("mutation Set($input: InventorySetQuantitiesInput!, $key: String!) { "
-                 "inventorySetQuantities(input: $input) @idempotent(key: $key) { userErrors { code field message } } }")
-        return "POST", "graphql.json", {"query": query, "variables": {
-            "input": {"name": "available", "reason": "correction", "quantities": rows}, "key": "oversized"}}
+        rows = [
+            {
+                "inventoryItemId": gid("InventoryItem", items[k % len(items)].num),
+                "locationId": gid("Location", self.primary),
+                "quantity": 1,
+                "changeFromQuantity": None,
+            }
+            for k in range(n)
+        ]
+        query = (
+            "mutation Set($input: InventorySetQuantitiesInput!, $key: String!) { "
+            "inventorySetQuantities(input: $input) @idempotent(key: $key) { userErrors { code field message } } }"
+        )
+        return (
+            "POST",
+            "graphql.json",
+            {
+                "query": query,
+                "variables": {
+                    "input": {"name": "available", "reason": "correction", "quantities": rows},
+                    "key": "oversized",
+                },
+            },
+        )
 
     def error(self, status: int, code: str, message: str, **data: Any) -> FakeResponse:
         return FakeResponse(status, {"errors": message})
@@ -626,16 +713,31 @@ class ShopifyFake(FakeMarketplace):
     def token(self, req: FakeRequest) -> FakeResponse:
         form = dict(parse_qsl(req.body.decode("utf-8", "replace")))
         if form.get("grant_type") != "client_credentials":
-            return FakeResponse(400, {"error": "unsupported_grant_type",
-                                      "error_description": "grant_type must be client_credentials"})
-        if self.revoked or not hmac.compare_digest(form.get("client_id", ""), self.client_id) \
-                or not hmac.compare_digest(form.get("client_secret", ""), self.client_secret):
-            return FakeResponse(401, {"error": "invalid_client",
-                                      "error_description": "Client authentication failed."})
+            return FakeResponse(
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant_type must be client_credentials",
+                },
+            )
+        if (
+            self.revoked
+            or not hmac.compare_digest(form.get("client_id", ""), self.client_id)
+            or not hmac.compare_digest(form.get("client_secret", ""), self.client_secret)
+        ):
+            return FakeResponse(
+                401, {"error": "invalid_client", "error_description": "Client authentication failed."}
+            )
         token = f"shpat_issued{len(self.issued)}{self.rng.getrandbits(64):016x}"
         self.issued.add(token)
-        return FakeResponse(200, {"access_token": token, "expires_in": 86399,
-                                  "scope": "read_products,write_products,read_inventory,write_inventory"})
+        return FakeResponse(
+            200,
+            {
+                "access_token": token,
+                "expires_in": 86399,
+                "scope": "read_products,write_products,read_inventory,write_inventory",
+            },
+        )
 
     # -- GraphQL --
     def graphql(self, req: FakeRequest, version: str) -> FakeResponse:
@@ -668,25 +770,60 @@ class ShopifyFake(FakeMarketplace):
             _check_input_sizes(document, coerced.coerced)
             cost = query_cost(schema, document, op, coerced.coerced, bulk=False)
             if cost > MAX_COST:
-                raise _Refused(f"Query cost is {cost}, which exceeds the single query max cost limit "
-                               f"({MAX_COST}).", "MAX_COST_EXCEEDED", cost=cost, maxCost=MAX_COST)
+                raise _Refused(
+                    f"Query cost is {cost}, which exceeds the single query max cost limit ({MAX_COST}).",
+                    "MAX_COST_EXCEEDED",
+                    cost=cost,
+                    maxCost=MAX_COST,
+                )
         except _Refused as exc:
-            return FakeResponse(200, {"errors": [{"message": exc.message, "extensions": exc.extensions}]}, headers)
+            return FakeResponse(
+                200, {"errors": [{"message": exc.message, "extensions": exc.extensions}]}, headers
+            )
         if not self.bucket.take(cost):
-            throttled = {"errors": [{"message": "Throttled", "extensions": {
-                "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
-                "extensions": {"cost": {"requestedQueryCost": cost, "actualQueryCost": None,
-                                        "throttleStatus": self.bucket.status()}}}
+            throttled = {
+                "errors": [
+                    {
+                        "message": "Throttled",
+                        "extensions": {
+                            "code": "THROTTLED",
+                            "documentation": "https://shopify.dev/api/usage/rate-limits",
+                        },
+                    }
+                ],
+                "extensions": {
+                    "cost": {
+                        "requestedQueryCost": cost,
+                        "actualQueryCost": None,
+                        "throttleStatus": self.bucket.status(),
+                    }
+                },
+            }
             return FakeResponse(self.throttle_status, throttled, headers)
-        context: dict[str, Any] = {"version": version, "bulk": False, "listed": [],
-                                   "host": f"{req.scheme}://{req.host}"}
-        result = execute_sync(schema, document, root_value=self._root(), context_value=context,
-                              variable_values=variables, operation_name=name)
+        context: dict[str, Any] = {
+            "version": version,
+            "bulk": False,
+            "listed": [],
+            "host": f"{req.scheme}://{req.host}",
+        }
+        result = execute_sync(
+            schema,
+            document,
+            root_value=self._root(),
+            context_value=context,
+            variable_values=variables,
+            operation_name=name,
+        )
         out: dict[str, Any] = {"data": result.data}
         if result.errors:
             out["errors"] = [e.formatted for e in result.errors]
-        out["extensions"] = {"cost": {"requestedQueryCost": cost, "actualQueryCost": cost,
-                                      "throttleStatus": self.bucket.status()}}
+        out["extensions"] = {
+            "cost": {
+                "requestedQueryCost": cost,
+                "actualQueryCost": cost,
+                "throttleStatus": self.bucket.status(),
+            }
+        }
         if context["listed"]:
             self.list_items_hook(context["listed"])
         return FakeResponse(200, out, headers)
@@ -694,17 +831,22 @@ class ShopifyFake(FakeMarketplace):
     # -- resolvers (dicts whose callables graphql-core calls with info and the arguments) --
     def _root(self) -> dict[str, Any]:
         return {
-            "shop": lambda info: {"name": self.shop_name, "currencyCode": self.currency,
-                                  "myshopifyDomain": "omnisync-test.myshopify.com"},
+            "shop": lambda info: {
+                "name": self.shop_name,
+                "currencyCode": self.currency,
+                "myshopifyDomain": "omnisync-test.myshopify.com",
+            },
             "location": lambda info, id=None: self._location_view(
-                self.primary if id is None else _num(id, "Location")),
+                self.primary if id is None else _num(id, "Location")
+            ),
             "locations": self._locations,
             "productVariants": self._product_variants,
             "productVariantsCount": self._variants_count,
             "node": lambda info, id: self._node(id, info),
             "nodes": lambda info, ids: [self._node(i, info) for i in ids],
             "currentBulkOperation": lambda info, type="QUERY": self._bulk_view(
-                max(self.bulk_ops) if self.bulk_ops else None, info),
+                max(self.bulk_ops) if self.bulk_ops else None, info
+            ),
             "inventorySetQuantities": self._set_quantities,
             "productVariantsBulkUpdate": self._variants_bulk_update,
             "productUpdate": self._product_update,
@@ -733,26 +875,43 @@ class ShopifyFake(FakeMarketplace):
         loc = self.locations.get(num or 0)
         if loc is None:
             return None
-        return {"__typename": "Location", "id": gid("Location", loc.num), "name": loc.name,
-                "isActive": loc.active}
+        return {
+            "__typename": "Location",
+            "id": gid("Location", loc.num),
+            "name": loc.name,
+            "isActive": loc.active,
+        }
 
     def _product_view(self, p: Product) -> dict[str, Any]:
         only_default = len(p.variants) == 1 and self.variants[p.variants[0]].title == "Default Title"
-        return {"__typename": "Product", "id": gid("Product", p.num), "title": p.title, "handle": p.handle,
-                "descriptionHtml": p.description, "hasOnlyDefaultVariant": only_default,
-                "variantsCount": {"count": len(p.variants), "precision": "EXACT"},
-                "variants": lambda info, **kw: self._connection(
-                    [self.variants[v] for v in p.variants], info, kw, self._variant_view)}
+        return {
+            "__typename": "Product",
+            "id": gid("Product", p.num),
+            "title": p.title,
+            "handle": p.handle,
+            "descriptionHtml": p.description,
+            "hasOnlyDefaultVariant": only_default,
+            "variantsCount": {"count": len(p.variants), "precision": "EXACT"},
+            "variants": lambda info, **kw: self._connection(
+                [self.variants[v] for v in p.variants], info, kw, self._variant_view
+            ),
+        }
 
     def _variant_view(self, v: Variant) -> dict[str, Any]:
         product = self.products[v.product]
         item = self.items[v.item]
         total = sum(level.available for level in item.levels.values()) if item.tracked else None
-        return {"__typename": "ProductVariant", "id": gid("ProductVariant", v.num), "sku": v.sku or None,
-                "title": v.title, "displayName": f"{product.title} - {v.title}", "price": v.price,
-                "inventoryQuantity": total,
-                "product": lambda info: self._product_view(product),
-                "inventoryItem": lambda info: self._item_view(item)}
+        return {
+            "__typename": "ProductVariant",
+            "id": gid("ProductVariant", v.num),
+            "sku": v.sku or None,
+            "title": v.title,
+            "displayName": f"{product.title} - {v.title}",
+            "price": v.price,
+            "inventoryQuantity": total,
+            "product": lambda info: self._product_view(product),
+            "inventoryItem": lambda info: self._item_view(item),
+        }
 
     def _item_view(self, item: Item) -> dict[str, Any]:
         def level(info: Any, locationId: Any) -> dict[str, Any] | None:
@@ -761,40 +920,66 @@ class ShopifyFake(FakeMarketplace):
                 return None
             return self._level_view(item, num)
 
-        return {"__typename": "InventoryItem", "id": gid("InventoryItem", item.num),
-                "sku": self.variants[item.variant].sku or None, "tracked": item.tracked,
-                "variant": lambda info: self._variant_view(self.variants[item.variant]),
-                "inventoryLevel": level,
-                "inventoryLevels": lambda info, **kw: self._connection(
-                    sorted(item.levels), info, kw, lambda n: self._level_view(item, n))}
+        return {
+            "__typename": "InventoryItem",
+            "id": gid("InventoryItem", item.num),
+            "sku": self.variants[item.variant].sku or None,
+            "tracked": item.tracked,
+            "variant": lambda info: self._variant_view(self.variants[item.variant]),
+            "inventoryLevel": level,
+            "inventoryLevels": lambda info, **kw: self._connection(
+                sorted(item.levels), info, kw, lambda n: self._level_view(item, n)
+            ),
+        }
 
     def _level_view(self, item: Item, loc: int) -> dict[str, Any]:
         lv = item.levels[loc]
 
         def quantities(info: Any, names: list[str]) -> list[dict[str, Any]]:
-            values = {"available": lv.available, "on_hand": lv.on_hand, "committed": 0,
-                      "incoming": 0, "reserved": 0, "damaged": 0, "safety_stock": 0,
-                      "quality_control": 0}
-            return [{"__typename": "InventoryQuantity", "name": n, "quantity": values[n],
-                     "id": f"gid://shopify/InventoryQuantity/{item.num}-{loc}-{n}"} for n in names if n in values]
+            values = {
+                "available": lv.available,
+                "on_hand": lv.on_hand,
+                "committed": 0,
+                "incoming": 0,
+                "reserved": 0,
+                "damaged": 0,
+                "safety_stock": 0,
+                "quality_control": 0,
+            }
+            return [
+                {
+                    "__typename": "InventoryQuantity",
+                    "name": n,
+                    "quantity": values[n],
+                    "id": f"gid://shopify/InventoryQuantity/{item.num}-{loc}-{n}",
+                }
+                for n in names
+                if n in values
+            ]
 
-        return {"__typename": "InventoryLevel",
-                "id": f"gid://shopify/InventoryLevel/{item.num}?inventory_item_id={item.num}&location_id={loc}",
-                "location": lambda info: self._location_view(loc),
-                "item": lambda info: self._item_view(item), "quantities": quantities}
+        return {
+            "__typename": "InventoryLevel",
+            "id": f"gid://shopify/InventoryLevel/{item.num}?inventory_item_id={item.num}&location_id={loc}",
+            "location": lambda info: self._location_view(loc),
+            "item": lambda info: self._item_view(item),
+            "quantities": quantities,
+        }
 
-    def _connection(self, items: list[Any], info: Any, args: dict[str, Any],
-                    view: Callable[[Any], Any]) -> dict[str, Any]:
+    def _connection(
+        self, items: list[Any], info: Any, args: dict[str, Any], view: Callable[[Any], Any]
+    ) -> dict[str, Any]:
         bulk = bool(info.context.get("bulk"))
         first, last, after = args.get("first"), args.get("last"), args.get("after")
         if not bulk:
             if first is None and last is None:
-                raise GraphQLError("you must provide one of first or last",
-                                   extensions={"code": "BAD_USER_INPUT"})
+                raise GraphQLError(
+                    "you must provide one of first or last", extensions={"code": "BAD_USER_INPUT"}
+                )
             for name, value in (("first", first), ("last", last)):
                 if value is not None and not 0 <= value <= PAGE_MAX:
-                    raise GraphQLError(f"{name} must be between 0 and {PAGE_MAX}",
-                                       extensions={"code": "BAD_USER_INPUT"})
+                    raise GraphQLError(
+                        f"{name} must be between 0 and {PAGE_MAX}", extensions={"code": "BAD_USER_INPUT"}
+                    )
         if args.get("reverse"):
             items = list(reversed(items))
         start = 0
@@ -802,15 +987,23 @@ class ShopifyFake(FakeMarketplace):
             try:
                 start = int(base64.b64decode(str(after)).decode().split(":", 1)[1]) + 1
             except (ValueError, IndexError, UnicodeDecodeError):
-                raise GraphQLError(f"Invalid cursor {after!r}", extensions={"code": "BAD_USER_INPUT"}) from None
+                raise GraphQLError(
+                    f"Invalid cursor {after!r}", extensions={"code": "BAD_USER_INPUT"}
+                ) from None
         end = len(items) if bulk or first is None else start + first
         chunk = items[start:end]
         cursors = [base64.b64encode(f"cursor:{start + k}".encode()).decode() for k in range(len(chunk))]
         nodes = [view(x) for x in chunk]
-        return {"edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes)], "nodes": nodes,
-                "pageInfo": {"hasNextPage": end < len(items), "hasPreviousPage": start > 0,
-                             "startCursor": cursors[0] if cursors else None,
-                             "endCursor": cursors[-1] if cursors else None}}
+        return {
+            "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes)],
+            "nodes": nodes,
+            "pageInfo": {
+                "hasNextPage": end < len(items),
+                "hasPreviousPage": start > 0,
+                "startCursor": cursors[0] if cursors else None,
+                "endCursor": cursors[-1] if cursors else None,
+            },
+        }
 
     def _locations(self, info: Any, **kw: Any) -> dict[str, Any]:
         locs = [n for n, loc in sorted(self.locations.items()) if loc.active or kw.get("includeInactive")]
@@ -824,9 +1017,11 @@ class ShopifyFake(FakeMarketplace):
         out = []
         for v in variants:
             for name, value in terms:
-                if (name == "sku" and v.sku == value) or \
-                        (name == "product_id" and str(v.product) == value) or \
-                        (name == "id" and str(v.num) == value):
+                if (
+                    (name == "sku" and v.sku == value)
+                    or (name == "product_id" and str(v.product) == value)
+                    or (name == "id" and str(v.num) == value)
+                ):
                     out.append(v)
                     break
         return out
@@ -834,7 +1029,8 @@ class ShopifyFake(FakeMarketplace):
     def _product_variants(self, info: Any, **kw: Any) -> dict[str, Any]:
         variants = self._matching(kw.get("query"))
         key = {"SKU": lambda v: (v.sku, v.num), "TITLE": lambda v: (v.title, v.num)}.get(
-            kw.get("sortKey") or "ID", lambda v: (v.num,))
+            kw.get("sortKey") or "ID", lambda v: (v.num,)
+        )
         variants.sort(key=key)
         conn = self._connection(variants, info, kw, self._variant_view)
         if not info.context.get("bulk"):
@@ -855,15 +1051,25 @@ class ShopifyFake(FakeMarketplace):
             values = get_directive_values(directive, info.field_nodes[0], info.variable_values)
             key = values.get("key") if values else None
             if key is None and era == "change":
-                raise GraphQLError("The @idempotent directive is required for inventorySetQuantities "
-                                   f"in API version {version}.", extensions={"code": "BAD_REQUEST"})
+                raise GraphQLError(
+                    "The @idempotent directive is required for inventorySetQuantities "
+                    f"in API version {version}.",
+                    extensions={"code": "BAD_REQUEST"},
+                )
         fingerprint = json.dumps(input, sort_keys=True, default=str)
         if key is not None and key in self.idempotency:
             seen, payload = self.idempotency[key]
             if seen != fingerprint:
-                return {"inventoryAdjustmentGroup": None, "userErrors": [_user_error(
-                    "IDEMPOTENCY_KEY_PARAMETER_MISMATCH", None,
-                    "The idempotency key was already used with different parameters.")]}
+                return {
+                    "inventoryAdjustmentGroup": None,
+                    "userErrors": [
+                        _user_error(
+                            "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+                            None,
+                            "The idempotency key was already used with different parameters.",
+                        )
+                    ],
+                }
             return payload  # the first outcome, not applied again
         while self.pending_sales:
             sku, units = self.pending_sales.pop(0)
@@ -877,17 +1083,24 @@ class ShopifyFake(FakeMarketplace):
         errors: list[dict[str, Any]] = []
         name = data["name"]
         if name not in ("available", "on_hand"):
-            errors.append(_user_error("INVALID_NAME", ["input", "name"],
-                                      "The quantity name must be either 'available' or 'on_hand'."))
+            errors.append(
+                _user_error(
+                    "INVALID_NAME",
+                    ["input", "name"],
+                    "The quantity name must be either 'available' or 'on_hand'.",
+                )
+            )
         if data["reason"] not in REASONS:
             errors.append(_user_error("INVALID_REASON", ["input", "reason"], "The reason is invalid."))
         rows = data["quantities"]
         if era == "change":
             missing = [k for k, r in enumerate(rows) if "changeFromQuantity" not in r]
             if missing:
-                raise GraphQLError("changeFromQuantity must be provided for every quantity (send null to "
-                                   f"skip the check); missing at quantities {missing[:5]}",
-                                   extensions={"code": "BAD_USER_INPUT"})
+                raise GraphQLError(
+                    "changeFromQuantity must be provided for every quantity (send null to "
+                    f"skip the check); missing at quantities {missing[:5]}",
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
         seen: set[tuple[int, int]] = set()
         plan: list[tuple[Item, int, int]] = []
         for k, row in enumerate(rows):
@@ -896,36 +1109,67 @@ class ShopifyFake(FakeMarketplace):
             loc_num = _num(row["locationId"], "Location")
             item = self.items.get(item_num or 0)
             if item is None:
-                errors.append(_user_error("INVALID_INVENTORY_ITEM", path + ["inventoryItemId"],
-                                          "The specified inventory item could not be found."))
+                errors.append(
+                    _user_error(
+                        "INVALID_INVENTORY_ITEM",
+                        path + ["inventoryItemId"],
+                        "The specified inventory item could not be found.",
+                    )
+                )
                 continue
             if loc_num not in self.locations:
-                errors.append(_user_error("INVALID_LOCATION", path + ["locationId"],
-                                          "The specified location could not be found."))
+                errors.append(
+                    _user_error(
+                        "INVALID_LOCATION",
+                        path + ["locationId"],
+                        "The specified location could not be found.",
+                    )
+                )
                 continue
             if (item.num, loc_num) in seen:
-                errors.append(_user_error("NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR", path,
-                                          "The combination of inventoryItemId and locationId must be unique."))
+                errors.append(
+                    _user_error(
+                        "NO_DUPLICATE_INVENTORY_ITEM_ID_GROUP_ID_PAIR",
+                        path,
+                        "The combination of inventoryItemId and locationId must be unique.",
+                    )
+                )
                 continue
             seen.add((item.num, loc_num))
             level = item.levels.get(loc_num)
             if level is None:
-                errors.append(_user_error("ITEM_NOT_STOCKED_AT_LOCATION", path + ["locationId"],
-                                          "The specified inventory item is not stocked at the location."))
+                errors.append(
+                    _user_error(
+                        "ITEM_NOT_STOCKED_AT_LOCATION",
+                        path + ["locationId"],
+                        "The specified inventory item is not stocked at the location.",
+                    )
+                )
                 continue
             quantity = row["quantity"]
             if quantity < 0:
-                errors.append(_user_error("INVALID_QUANTITY_NEGATIVE", path + ["quantity"],
-                                          "The quantity can't be negative."))
+                errors.append(
+                    _user_error(
+                        "INVALID_QUANTITY_NEGATIVE", path + ["quantity"], "The quantity can't be negative."
+                    )
+                )
                 continue
             if quantity > 1_000_000_000:
-                errors.append(_user_error("INVALID_QUANTITY_TOO_HIGH", path + ["quantity"],
-                                          "The quantity can't be higher than 1,000,000,000."))
+                errors.append(
+                    _user_error(
+                        "INVALID_QUANTITY_TOO_HIGH",
+                        path + ["quantity"],
+                        "The quantity can't be higher than 1,000,000,000.",
+                    )
+                )
                 continue
             sku = self.variants[item.variant].sku
             if sku in self.rejections:
-                errors.append(_user_error("NON_MUTABLE_INVENTORY_ITEM", path + ["inventoryItemId"],
-                                          self.rejections.pop(sku)))
+                errors.append(
+                    _user_error(
+                        "NON_MUTABLE_INVENTORY_ITEM", path + ["inventoryItemId"], self.rejections.pop(sku)
+                    )
+                )
                 continue
             current = level.available if name == "available" else level.on_hand
             stale = _stale(row, data, current, era)
@@ -944,50 +1188,102 @@ class ShopifyFake(FakeMarketplace):
             level.available += delta
             level.on_hand += delta
             for qname in ("available", "on_hand"):
-                changes.append({"name": qname, "delta": delta, "ledgerDocumentUri": None,
-                                "quantityAfterChange": level.available if qname == "available" else level.on_hand,
-                                "item": self._item_view(item), "location": self._location_view(loc_num)})
+                changes.append(
+                    {
+                        "name": qname,
+                        "delta": delta,
+                        "ledgerDocumentUri": None,
+                        "quantityAfterChange": level.available if qname == "available" else level.on_hand,
+                        "item": self._item_view(item),
+                        "location": self._location_view(loc_num),
+                    }
+                )
 
-        def select(info: Any, inventoryItemIds: Any = None, locationIds: Any = None,
-                   quantityNames: Any = None) -> list[dict[str, Any]]:
-            return [c for c in changes
-                    if (quantityNames is None or c["name"] in quantityNames)
-                    and (inventoryItemIds is None or c["item"]["id"] in inventoryItemIds)
-                    and (locationIds is None or c["location"]["id"] in locationIds)]
+        def select(
+            info: Any, inventoryItemIds: Any = None, locationIds: Any = None, quantityNames: Any = None
+        ) -> list[dict[str, Any]]:
+            return [
+                c
+                for c in changes
+                if (quantityNames is None or c["name"] in quantityNames)
+                and (inventoryItemIds is None or c["item"]["id"] in inventoryItemIds)
+                and (locationIds is None or c["location"]["id"] in locationIds)
+            ]
 
-        group = {"__typename": "InventoryAdjustmentGroup", "id": gid("InventoryAdjustmentGroup", self._id()),
-                 "createdAt": "2026-11-25T00:00:00Z", "reason": data["reason"],
-                 "referenceDocumentUri": data.get("referenceDocumentUri"), "changes": select}
+        group = {
+            "__typename": "InventoryAdjustmentGroup",
+            "id": gid("InventoryAdjustmentGroup", self._id()),
+            "createdAt": "2026-11-25T00:00:00Z",
+            "reason": data["reason"],
+            "referenceDocumentUri": data.get("referenceDocumentUri"),
+            "changes": select,
+        }
         return {"inventoryAdjustmentGroup": group, "userErrors": []}
 
     # -- productVariantsBulkUpdate --
-    def _variants_bulk_update(self, info: Any, productId: Any, variants: list[dict[str, Any]],
-                              allowPartialUpdates: bool = False, **kw: Any) -> dict[str, Any]:
+    def _variants_bulk_update(
+        self,
+        info: Any,
+        productId: Any,
+        variants: list[dict[str, Any]],
+        allowPartialUpdates: bool = False,
+        **kw: Any,
+    ) -> dict[str, Any]:
         product = self.products.get(_num(productId, "Product") or 0)
         if product is None:
-            return {"product": None, "productVariants": None, "userErrors": [_user_error(
-                "PRODUCT_DOES_NOT_EXIST", ["productId"], "Product does not exist")]}
+            return {
+                "product": None,
+                "productVariants": None,
+                "userErrors": [
+                    _user_error("PRODUCT_DOES_NOT_EXIST", ["productId"], "Product does not exist")
+                ],
+            }
         errors: list[dict[str, Any]] = []
         valid: list[tuple[Variant, dict[str, Any]]] = []
         for k, data in enumerate(variants):
             path = ["variants", str(k)]
             if data.get("id") is None:
-                errors.append(_user_error("PRODUCT_VARIANT_ID_MISSING", path + ["id"], "Product variant is missing ID attribute."))
+                errors.append(
+                    _user_error(
+                        "PRODUCT_VARIANT_ID_MISSING",
+                        path + ["id"],
+                        "Product variant is missing ID attribute.",
+                    )
+                )
                 continue
             v = self.variants.get(_num(data["id"], "ProductVariant") or 0)
             if v is None:
-                errors.append(_user_error("PRODUCT_VARIANT_DOES_NOT_EXIST", path + ["id"], "Product variant does not exist"))
+                errors.append(
+                    _user_error(
+                        "PRODUCT_VARIANT_DOES_NOT_EXIST", path + ["id"], "Product variant does not exist"
+                    )
+                )
                 continue
             if v.product != product.num:
-                errors.append(_user_error("MUST_BE_FOR_THIS_PRODUCT", path + ["id"], "Product variant does not belong to the product"))
+                errors.append(
+                    _user_error(
+                        "MUST_BE_FOR_THIS_PRODUCT",
+                        path + ["id"],
+                        "Product variant does not belong to the product",
+                    )
+                )
                 continue
             if data.get("inventoryQuantities") is not None:
-                errors.append(_user_error("NO_INVENTORY_QUANTITIES_ON_VARIANTS_UPDATE", path + ["inventoryQuantities"],
-                                          "Inventory quantities can only be provided during create."))
+                errors.append(
+                    _user_error(
+                        "NO_INVENTORY_QUANTITIES_ON_VARIANTS_UPDATE",
+                        path + ["inventoryQuantities"],
+                        "Inventory quantities can only be provided during create.",
+                    )
+                )
                 continue
             price = data.get("price")
             if price is not None and Decimal(price) < 0:
-                errors.append(_user_error("NEGATIVE_PRICE_VALUE", path + ["price"], "Negative price value is not allowed"))
+                errors.append(
+                    _user_error(
+                        "NEGATIVE_PRICE_VALUE", path + ["price"], "Negative price value is not allowed"
+                    )
+                )
                 continue
             if v.sku in self.rejections:
                 errors.append(_user_error("INVALID_INPUT", path, self.rejections.pop(v.sku)))
@@ -1003,8 +1299,11 @@ class ShopifyFake(FakeMarketplace):
                 self.items[v.item].tracked = bool(inv["tracked"])
             if inv.get("sku") is not None:
                 v.sku = inv["sku"]
-        return {"product": self._product_view(product),
-                "productVariants": [self._variant_view(v) for v, _ in valid], "userErrors": errors}
+        return {
+            "product": self._product_view(product),
+            "productVariants": [self._variant_view(v) for v, _ in valid],
+            "userErrors": errors,
+        }
 
     # -- productUpdate --
     def _product_update(self, info: Any, product: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
@@ -1017,7 +1316,10 @@ class ShopifyFake(FakeMarketplace):
         for vnum in p.variants:
             sku = self.variants[vnum].sku
             if sku in self.rejections:
-                return {"product": None, "userErrors": [{"field": ["id"], "message": self.rejections.pop(sku)}]}
+                return {
+                    "product": None,
+                    "userErrors": [{"field": ["id"], "message": self.rejections.pop(sku)}],
+                }
         if data.get("title") is not None:
             p.title = data["title"]
         if data.get("descriptionHtml") is not None:
@@ -1029,18 +1331,27 @@ class ShopifyFake(FakeMarketplace):
         version = info.context["version"]
         running = [op for op in self.bulk_ops.values() if op.status in ("CREATED", "RUNNING")]
         if running and _era(version) == "compare":
-            return {"bulkOperation": None, "userErrors": [{
-                "code": "OPERATION_IN_PROGRESS", "field": None,
-                "message": f"A bulk query operation for this app and shop is already in progress: "
-                           f"{gid('BulkOperation', running[0].num)}."}]}
+            return {
+                "bulkOperation": None,
+                "userErrors": [
+                    {
+                        "code": "OPERATION_IN_PROGRESS",
+                        "field": None,
+                        "message": f"A bulk query operation for this app and shop is already in progress: "
+                        f"{gid('BulkOperation', running[0].num)}.",
+                    }
+                ],
+            }
         schema = schema_for(_era(version))
         try:
             problems = [e.message for e in validate(schema, parse(query))]
         except GraphQLError as exc:
             problems = [exc.message]
         if problems:
-            return {"bulkOperation": None, "userErrors": [{"code": "INVALID", "field": ["query"],
-                                                            "message": "; ".join(problems)}]}
+            return {
+                "bulkOperation": None,
+                "userErrors": [{"code": "INVALID", "field": ["query"], "message": "; ".join(problems)}],
+            }
         op = BulkOp(self._id(), query, version, host=info.context["host"])
         self.bulk_ops[op.num] = op
         return {"bulkOperation": self._bulk_view(op.num, info), "userErrors": []}
@@ -1056,17 +1367,30 @@ class ShopifyFake(FakeMarketplace):
             else:
                 op.status = "RUNNING"
         done = op.status == "COMPLETED"
-        return {"__typename": "BulkOperation", "id": gid("BulkOperation", op.num), "status": op.status,
-                "errorCode": op.error_code, "type": "QUERY", "query": op.query,
-                "objectCount": str(op.object_count), "rootObjectCount": str(op.root_count),
-                "fileSize": str(len(self.bulk_files.get(op.num, b""))) if done else None,
-                "url": op.url if done else None, "partialDataUrl": None,
-                "createdAt": "2026-11-25T00:00:00Z", "completedAt": "2026-11-25T00:00:05Z" if done else None}
+        return {
+            "__typename": "BulkOperation",
+            "id": gid("BulkOperation", op.num),
+            "status": op.status,
+            "errorCode": op.error_code,
+            "type": "QUERY",
+            "query": op.query,
+            "objectCount": str(op.object_count),
+            "rootObjectCount": str(op.root_count),
+            "fileSize": str(len(self.bulk_files.get(op.num, b""))) if done else None,
+            "url": op.url if done else None,
+            "partialDataUrl": None,
+            "createdAt": "2026-11-25T00:00:00Z",
+            "completedAt": "2026-11-25T00:00:05Z" if done else None,
+        }
 
     def _complete(self, op: BulkOp) -> None:
         schema = schema_for(_era(op.version))
-        result = execute_sync(schema, parse(op.query), root_value=self._root(),
-                              context_value={"version": op.version, "bulk": True, "listed": [], "host": ""})
+        result = execute_sync(
+            schema,
+            parse(op.query),
+            root_value=self._root(),
+            context_value={"version": op.version, "bulk": True, "listed": [], "host": ""},
+        )
         if result.errors:
             op.status, op.error_code, op.url = "FAILED", "INTERNAL_SERVER_ERROR", None
             return
@@ -1082,14 +1406,17 @@ class ShopifyFake(FakeMarketplace):
             return
         self.bulk_files[op.num] = b"".join(json.dumps(x).encode() + b"\n" for x in lines)
         host = self.storage_url or op.host
-        op.url = f"{host}/shopify-bulk-results/{op.num}.jsonl?X-Goog-Signature=fake{self.rng.getrandbits(32):08x}"
+        op.url = (
+            f"{host}/shopify-bulk-results/{op.num}.jsonl?X-Goog-Signature=fake{self.rng.getrandbits(32):08x}"
+        )
 
     def bulk_result(self, req: FakeRequest, name: str) -> FakeResponse:
         m = re.fullmatch(r"(\d+)\.jsonl", name)
         data = self.bulk_files.get(int(m.group(1))) if m else None
         if data is None or "X-Goog-Signature" not in req.params:
-            return FakeResponse(403, b"<Error><Code>AccessDenied</Code></Error>",
-                                {"Content-Type": "application/xml"})
+            return FakeResponse(
+                403, b"<Error><Code>AccessDenied</Code></Error>", {"Content-Type": "application/xml"}
+            )
         return FakeResponse(200, data, {"Content-Type": "application/jsonl"})
 
 
@@ -1108,18 +1435,27 @@ def _stale(row: dict[str, Any], data: dict[str, Any], current: int, era: str) ->
     if era != "compare" and "changeFromQuantity" in row:
         expected = row["changeFromQuantity"]
         if expected is not None and expected != current:
-            return ("CHANGE_FROM_QUANTITY_STALE", "changeFromQuantity",
-                    "The changeFromQuantity no longer matches the persisted quantity.")
+            return (
+                "CHANGE_FROM_QUANTITY_STALE",
+                "changeFromQuantity",
+                "The changeFromQuantity no longer matches the persisted quantity.",
+            )
         return None
     if data.get("ignoreCompareQuantity"):
         return None
     expected = row.get("compareQuantity")
     if expected is None:
-        return ("COMPARE_QUANTITY_REQUIRED", "compareQuantity",
-                "The compareQuantity argument must be given to each quantity or ignored using ignoreCompareQuantity.")
+        return (
+            "COMPARE_QUANTITY_REQUIRED",
+            "compareQuantity",
+            "The compareQuantity argument must be given to each quantity or ignored using ignoreCompareQuantity.",
+        )
     if expected != current:
-        return ("COMPARE_QUANTITY_STALE", "compareQuantity",
-                "The compareQuantity argument no longer matches the persisted quantity.")
+        return (
+            "COMPARE_QUANTITY_STALE",
+            "compareQuantity",
+            "The compareQuantity argument no longer matches the persisted quantity.",
+        )
     return None
 
 
@@ -1144,8 +1480,12 @@ def _check_input_sizes(document: Any, variables: dict[str, Any]) -> None:
     def walk(value: Any, where: str) -> None:
         if isinstance(value, list):
             if len(value) > INPUT_MAX:
-                raise _Refused(f"The input array size of {len(value)} is greater than the maximum allowed "
-                               f"of {INPUT_MAX}.", "MAX_INPUT_SIZE_EXCEEDED", path=where)
+                raise _Refused(
+                    f"The input array size of {len(value)} is greater than the maximum allowed "
+                    f"of {INPUT_MAX}.",
+                    "MAX_INPUT_SIZE_EXCEEDED",
+                    path=where,
+                )
             for x in value:
                 walk(x, where)
         elif isinstance(value, dict):
@@ -1163,16 +1503,27 @@ def _check_input_sizes(document: Any, variables: dict[str, Any]) -> None:
 
     visit(document, Lists())
     if too_long:
-        raise _Refused(f"The input array size of {too_long[0]} is greater than the maximum allowed of "
-                       f"{INPUT_MAX}.", "MAX_INPUT_SIZE_EXCEEDED")
+        raise _Refused(
+            f"The input array size of {too_long[0]} is greater than the maximum allowed of {INPUT_MAX}.",
+            "MAX_INPUT_SIZE_EXCEEDED",
+        )
 
 
-def query_cost(schema: GraphQLSchema, document: Any, op: OperationDefinitionNode,
-               variables: dict[str, Any], *, bulk: bool) -> int:
+def query_cost(
+    schema: GraphQLSchema,
+    document: Any,
+    op: OperationDefinitionNode,
+    variables: dict[str, Any],
+    *,
+    bulk: bool,
+) -> int:
     """Shopify's requested cost: scalars and enums 0, objects (and lists of them) 1, connections
     ``2 + first x (1 + the node's selection)``, each mutation field 10 plus its selection."""
-    fragments = {d.name.value: d for d in document.definitions if hasattr(d, "type_condition")
-                 and not isinstance(d, OperationDefinitionNode)}
+    fragments = {
+        d.name.value: d
+        for d in document.definitions
+        if hasattr(d, "type_condition") and not isinstance(d, OperationDefinitionNode)
+    }
 
     def arg(node: FieldNode, name: str) -> Any:
         for a in node.arguments or ():
@@ -1211,11 +1562,11 @@ def query_cost(schema: GraphQLSchema, document: Any, op: OperationDefinitionNode
             size = 0 if bulk else (arg(node, "first") or arg(node, "last") or 0)  # bulk: no limits
             node_type = named.fields["nodes"].type
             per = 0
-            for s in (node.selection_set.selections if node.selection_set else ()):
+            for s in node.selection_set.selections if node.selection_set else ():
                 if isinstance(s, FieldNode) and s.name.value == "nodes":
                     per = max(per, 1 + selection(get_named_type(node_type), s.selection_set))
                 elif isinstance(s, FieldNode) and s.name.value == "edges":
-                    for e in (s.selection_set.selections if s.selection_set else ()):
+                    for e in s.selection_set.selections if s.selection_set else ():
                         if isinstance(e, FieldNode) and e.name.value == "node":
                             per = max(per, 1 + selection(get_named_type(node_type), e.selection_set))
             return 2 + int(size) * per
@@ -1243,8 +1594,12 @@ def _connection_nodes(value: Any) -> list[Any]:
 
 
 def _is_connection(value: Any) -> bool:
-    return isinstance(value, dict) and bool(value) and set(value) <= {"edges", "nodes", "pageInfo"} \
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and set(value) <= {"edges", "nodes", "pageInfo"}
         and (isinstance(value.get("edges"), list) or isinstance(value.get("nodes"), list))
+    )
 
 
 def _emit(node: Any, parent: str | None, out: list[dict[str, Any]]) -> None:
@@ -1321,9 +1676,17 @@ SCHEMA_GAP = (
     "the saved Admin schema is 2025-01 (shared/specs/shopify): changeFromQuantity and the "
     "@idempotent(key:) directive arrived in 2026-01 (mandatory from 2026-04, storefronts.md 1.2b), so "
     "a 2026+ inventory call cannot validate against it; those two are checked by shape and the rest "
-    "of the call against the schema")
-IDEMPOTENT_MUTATIONS = frozenset({"inventorySetQuantities", "inventoryAdjustQuantities", "inventoryMoveQuantities",
-                                  "inventorySetOnHandQuantities", "refundCreate"})
+    "of the call against the schema"
+)
+IDEMPOTENT_MUTATIONS = frozenset(
+    {
+        "inventorySetQuantities",
+        "inventoryAdjustQuantities",
+        "inventoryMoveQuantities",
+        "inventorySetOnHandQuantities",
+        "refundCreate",
+    }
+)
 
 
 def shopify_spec() -> Any:
@@ -1348,8 +1711,11 @@ def shopify_violations(spec: Any, rec: Any) -> list[str]:
         out = []
         if "x-www-form-urlencoded" not in rec.content_type:
             out.append(f"{rec}: the token request is a form post")
-        if form.get("grant_type") != "client_credentials" or not form.get("client_id") \
-                or not form.get("client_secret"):
+        if (
+            form.get("grant_type") != "client_credentials"
+            or not form.get("client_id")
+            or not form.get("client_secret")
+        ):
             out.append(f"{rec}: needs grant_type=client_credentials, client_id and client_secret")
         return out
     m = GRAPHQL_PATH.match(rec.path)
@@ -1465,7 +1831,9 @@ def _overlay_2026(document: Any, variables: dict[str, Any], version: str) -> tup
                 if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
                     problems.append(f"quantities[{k}].changeFromQuantity must be an Int or null")
             elif mandatory:
-                problems.append(f"quantities[{k}] needs changeFromQuantity from 2026-04 (null skips the check)")
+                problems.append(
+                    f"quantities[{k}] needs changeFromQuantity from 2026-04 (null skips the check)"
+                )
             if mandatory and "compareQuantity" in row:
                 problems.append(f"quantities[{k}].compareQuantity was removed in 2026-04")
     return problems, print_ast(reduced)
@@ -1517,30 +1885,70 @@ def shopify_bad_requests(base: str) -> list[tuple[Any, str]]:
     old = f"{base}/admin/api/2025-01/graphql.json"
 
     def call(url: str, query: str, variables: Any = None, headers: Iterable[tuple[str, str]] = auth) -> Any:
-        return RecordedRequest("POST", url, tuple(headers),
-                               json.dumps({"query": query, "variables": variables or {}}).encode())
+        return RecordedRequest(
+            "POST", url, tuple(headers), json.dumps({"query": query, "variables": variables or {}}).encode()
+        )
 
-    row = {"inventoryItemId": "gid://shopify/InventoryItem/1", "locationId": "gid://shopify/Location/1",
-           "quantity": 5, "changeFromQuantity": 4}
-    set_2026 = ("mutation S($input: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities"
-                "(input: $input) @idempotent(key: $k) { userErrors { code field message } } }")
-    set_plain = ("mutation S($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) "
-                 "{ userErrors { code field message } } }")
+    row = {
+        "inventoryItemId": "gid://shopify/InventoryItem/1",
+        "locationId": "gid://shopify/Location/1",
+        "quantity": 5,
+        "changeFromQuantity": 4,
+    }
+    set_2026 = (
+        "mutation S($input: InventorySetQuantitiesInput!, $k: String!) { inventorySetQuantities"
+        "(input: $input) @idempotent(key: $k) { userErrors { code field message } } }"
+    )
+    set_plain = (
+        "mutation S($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: $input) "
+        "{ userErrors { code field message } } }"
+    )
     good_input = {"name": "available", "reason": "correction", "quantities": [row]}
     return [
         (call(api, "{ shop { nam } }"), "nam"),
-        (call(api, set_2026, {"input": {**good_input, "quantities": [{**row, "quantity": "5x"}]}, "k": "a"}),
-         "Int cannot represent"),
+        (
+            call(
+                api, set_2026, {"input": {**good_input, "quantities": [{**row, "quantity": "5x"}]}, "k": "a"}
+            ),
+            "Int cannot represent",
+        ),
         (call(api, set_plain, {"input": good_input}), "@idempotent"),
-        (call(api, set_2026, {"input": {**good_input, "quantities": [
-            {k: v for k, v in row.items() if k != "changeFromQuantity"}]}, "k": "a"}), "changeFromQuantity"),
+        (
+            call(
+                api,
+                set_2026,
+                {
+                    "input": {
+                        **good_input,
+                        "quantities": [{k: v for k, v in row.items() if k != "changeFromQuantity"}],
+                    },
+                    "k": "a",
+                },
+            ),
+            "changeFromQuantity",
+        ),
         (call(api, set_2026, {"input": {**good_input, "quantities": [row] * 251}, "k": "a"}), "250"),
         (call(old, set_2026, {"input": good_input, "k": "a"}), "Unknown directive"),
-        (call(api, "mutation B($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }",
-              {"q": "{ productVariants { edges { node { skew } } } }"}), "bulk query"),
-        (call(api, "{ shop { name } }", headers=[("content-type", "application/json")]),
-         "X-Shopify-Access-Token"),
+        (
+            call(
+                api,
+                "mutation B($q: String!) { bulkOperationRunQuery(query: $q) { userErrors { message } } }",
+                {"q": "{ productVariants { edges { node { skew } } } }"},
+            ),
+            "bulk query",
+        ),
+        (
+            call(api, "{ shop { name } }", headers=[("content-type", "application/json")]),
+            "X-Shopify-Access-Token",
+        ),
         (RecordedRequest("GET", f"{base}/admin/api/2026-04/products.json", auth, b""), "POST"),
-        (RecordedRequest("GET", "https://storage.example.test/shopify-bulk-results/1.jsonl?X-Goog-Signature=x",
-                         auth, b""), "access token"),
+        (
+            RecordedRequest(
+                "GET",
+                "https://storage.example.test/shopify-bulk-results/1.jsonl?X-Goog-Signature=x",
+                auth,
+                b"",
+            ),
+            "access token",
+        ),
     ]

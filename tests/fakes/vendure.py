@@ -114,7 +114,8 @@ _LANGUAGES = (
     "he hi hu is ig id ia ga it ja jv kl kn ks kk km ki rw ko ku ky lo la lv ln lt lu lb mk mg ms ml mt "
     "gv mi mr mn ne nd se nb nn ny or om os ps fa fa_AF pl pt pt_BR pt_PT pa qu ro ro_MD rm rn ru sm sg "
     "sa gd sr sn ii sd si sk sl so st es es_ES es_MX su sw sw_CD sv tg ta tt te th bo ti to tr tk uk ur "
-    "ug uz vi vo cy fy wo xh yi yo zu")
+    "ug uz vi vo cy fy wo xh yi yo zu"
+)
 _CURRENCIES = (
     "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD "
     "CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP "
@@ -122,7 +123,8 @@ _CURRENCIES = (
     "KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO "
     "NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLL SOS "
     "SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF "
-    "XCD XOF XPF YER ZAR ZMW ZWL")
+    "XCD XOF XPF YER ZAR ZMW ZWL"
+)
 
 # -- the schema subset ------------------------------------------------------------------------------
 _SDL = """
@@ -387,9 +389,11 @@ def vendure_schema() -> GraphQLSchema:
     money = schema.type_map["Money"]
     # graphql-core 3.2 calls parse_value/parse_literal/serialize; 3.3 coerce_input_value,
     # coerce_input_literal and coerce_output_value (set whichever this version has)
-    for names, fn in ((("parse_value", "coerce_input_value"), _money_value),
-                      (("parse_literal", "coerce_input_literal"), _money_literal),
-                      (("serialize", "coerce_output_value"), lambda v: v)):
+    for names, fn in (
+        (("parse_value", "coerce_input_value"), _money_value),
+        (("parse_literal", "coerce_input_literal"), _money_literal),
+        (("serialize", "coerce_output_value"), lambda v: v),
+    ):
         for name in names:
             if hasattr(money, name):
                 setattr(money, name, fn)
@@ -402,11 +406,18 @@ def _document(query: str) -> tuple[DocumentNode | None, list[dict[str, Any]], st
     try:
         document = parse(query)
     except GraphQLError as exc:
-        return None, [{**exc.formatted, "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}], "GRAPHQL_PARSE_FAILED"
+        return (
+            None,
+            [{**exc.formatted, "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}],
+            "GRAPHQL_PARSE_FAILED",
+        )
     problems = validate(vendure_schema(), document)
     if problems:
-        return None, [{**e.formatted, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}} for e in problems], \
-            "GRAPHQL_VALIDATION_FAILED"
+        return (
+            None,
+            [{**e.formatted, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}} for e in problems],
+            "GRAPHQL_VALIDATION_FAILED",
+        )
     return document, [], None
 
 
@@ -484,11 +495,21 @@ class VendureFake(FakeMarketplace):
     page_size_max = TAKE_MAX
     oauth_refresh = False  # sessions and API keys have no refresh flow (a new login is a new session)
 
-    def __init__(self, *, api_key: str = "fakelookup0000:fakesecret00000000000000000000",
-                 username: str = "superadmin", password: str = "superadmin", currency: str = "USD",
-                 language: str = "en", locations: Iterable[str] | str = ("Default Stock Location",),
-                 prices_include_tax: bool | str = False, tax_rate: Decimal | str | int = 0,
-                 seed: int = 0, faults: Faults | None = None, sales: Sales | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = "fakelookup0000:fakesecret00000000000000000000",
+        username: str = "superadmin",
+        password: str = "superadmin",
+        currency: str = "USD",
+        language: str = "en",
+        locations: Iterable[str] | str = ("Default Stock Location",),
+        prices_include_tax: bool | str = False,
+        tax_rate: Decimal | str | int = 0,
+        seed: int = 0,
+        faults: Faults | None = None,
+        sales: Sales | None = None,
+    ) -> None:
         self.api_key = api_key
         self.username = username
         self.password = password
@@ -535,50 +556,82 @@ class VendureFake(FakeMarketplace):
         self.stock_locations[loc.id] = loc
         return loc.id
 
-    def add_product(self, name: str, variants: list[tuple[str, str]], *, description: str = "",
-                    price: str = "19.99", quantity: int = 10) -> VProduct:
+    def add_product(
+        self,
+        name: str,
+        variants: list[tuple[str, str]],
+        *,
+        description: str = "",
+        price: str = "19.99",
+        quantity: int = 10,
+    ) -> VProduct:
         """A product with ``variants`` as (sku, variant name), stock at the default location."""
         with self.lock:
             now = self._now()
             slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-            product = VProduct(self._id("product"), {self.language: {"name": name, "slug": slug,
-                                                                     "description": description}},
-                               created=now, updated=now)
+            product = VProduct(
+                self._id("product"),
+                {self.language: {"name": name, "slug": slug, "description": description}},
+                created=now,
+                updated=now,
+            )
             self.products[product.id] = product
             for sku, vname in variants:
                 self.add_variant(product.id, sku, vname, price=price, quantity=quantity)
             return product
 
-    def add_variant(self, product_id: int, sku: str, name: str, *, price: str = "19.99",
-                    quantity: int = 10) -> VVariant:
+    def add_variant(
+        self, product_id: int, sku: str, name: str, *, price: str = "19.99", quantity: int = 10
+    ) -> VVariant:
         """A variant (also one whose SKU another variant has: Vendure allows it)."""
         with self.lock:
             now = self._now()
             minor = int(Decimal(price).scaleb(2))
-            v = VVariant(self._id("variant"), product_id, sku, {self.language: name}, minor,
-                         levels={self.default_location: VLevel(self._id("level"), quantity)},
-                         created=now, updated=now)
+            v = VVariant(
+                self._id("variant"),
+                product_id,
+                sku,
+                {self.language: name},
+                minor,
+                levels={self.default_location: VLevel(self._id("level"), quantity)},
+                created=now,
+                updated=now,
+            )
             self.variants[v.id] = v
             self.products[product_id].variants.append(v.id)
             return v
 
-    def seed(self, n: int, *, variable: int = 0, per_parent: int = 3, quantity: int = 10,
-             price: str = "19.99", prefix: str = "VE") -> list[str]:
+    def seed(
+        self,
+        n: int,
+        *,
+        variable: int = 0,
+        per_parent: int = 3,
+        quantity: int = 10,
+        price: str = "19.99",
+        prefix: str = "VE",
+    ) -> list[str]:
         out: list[str] = []
         with self.lock:
             for _ in range(n):
                 self._singles += 1
                 k = self._singles
                 sku = f"{prefix}-{k:04d}"
-                self.add_product(f"Product {k}", [(sku, f"Product {k}")], description=f"Description of product {k}.",
-                                 price=price, quantity=quantity)
+                self.add_product(
+                    f"Product {k}",
+                    [(sku, f"Product {k}")],
+                    description=f"Description of product {k}.",
+                    price=price,
+                    quantity=quantity,
+                )
                 out.append(sku)
             for _ in range(variable):
                 self._groups += 1
                 g = self._groups
                 skus = [(f"{prefix}-V{g:03d}-{j}", f"Group {g} - Size {j}") for j in range(1, per_parent + 1)]
-                self.add_product(f"Group {g}", skus, description=f"Grouped product {g}.", price=price,
-                                 quantity=quantity)
+                self.add_product(
+                    f"Group {g}", skus, description=f"Grouped product {g}.", price=price, quantity=quantity
+                )
                 out.extend(s for s, _ in skus)
         return out
 
@@ -612,8 +665,9 @@ class VendureFake(FakeMarketplace):
         level = v.levels.get(self.default_location)
         quantity = level.on_hand - level.allocated if level is not None else 0
         title = self._product_tr(product)["name"] if len(product.variants) == 1 else self._name(v.names)
-        return Stored(sku, quantity, str(Decimal(v.price).scaleb(-2)), title,
-                      self._product_tr(product)["description"])
+        return Stored(
+            sku, quantity, str(Decimal(v.price).scaleb(-2)), title, self._product_tr(product)["description"]
+        )
 
     def level(self, sku: str, location: int) -> tuple[int, int] | None:
         """(stockOnHand, stockAllocated) of ``sku`` at ``location``; None without a level."""
@@ -674,19 +728,31 @@ class VendureFake(FakeMarketplace):
 
     def oversized_write(self, n: int) -> tuple[str, str, Any]:
         ids = sorted(self.variants) or [1]
-        query = ("mutation Oversized($input: [UpdateProductVariantInput!]!) { "
-                 "updateProductVariants(input: $input) { id } }")
-        return "POST", ADMIN_PATH.lstrip("/"), {"query": query, "variables": {
-            "input": [{"id": str(ids[k % len(ids)]), "stockOnHand": 1} for k in range(n)]}}
+        query = (
+            "mutation Oversized($input: [UpdateProductVariantInput!]!) { "
+            "updateProductVariants(input: $input) { id } }"
+        )
+        return (
+            "POST",
+            ADMIN_PATH.lstrip("/"),
+            {
+                "query": query,
+                "variables": {"input": [{"id": str(ids[k % len(ids)]), "stockOnHand": 1} for k in range(n)]},
+            },
+        )
 
     def error(self, status: int, code: str, message: str, **data: Any) -> FakeResponse:
         """Apollo's error body (``code`` goes to ``extensions.code``)."""
-        return FakeResponse(status, {"errors": [{"message": message, "extensions": {"code": code or "BAD_REQUEST"}}]})
+        return FakeResponse(
+            status, {"errors": [{"message": message, "extensions": {"code": code or "BAD_REQUEST"}}]}
+        )
 
     def _route(self, req: FakeRequest) -> FakeResponse:
         if self.router.match(req.method, req.path) is None:  # Express's own 404 for a path it does not serve
-            body = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n'
-                    f"</head>\n<body>\n<pre>Cannot {req.method} {req.path}</pre>\n</body>\n</html>\n")
+            body = (
+                f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n'
+                f"</head>\n<body>\n<pre>Cannot {req.method} {req.path}</pre>\n</body>\n</html>\n"
+            )
             return FakeResponse(404, body.encode(), {"Content-Type": "text/html; charset=utf-8"})
         return super()._route(req)
 
@@ -705,11 +771,16 @@ class VendureFake(FakeMarketplace):
     def graphql(self, req: FakeRequest) -> FakeResponse:
         body = json_body(req)
         if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():
-            return self.error(400, "BAD_REQUEST", "GraphQL operations must contain a non-empty `query` or a "
-                                                  "`persistedQuery` extension.")
+            return self.error(
+                400,
+                "BAD_REQUEST",
+                "GraphQL operations must contain a non-empty `query` or a `persistedQuery` extension.",
+            )
         variables = _floats(body.get("variables") or {})
         if not isinstance(variables, dict):
-            return self.error(400, "BAD_REQUEST", "`variables` in a POST body should be provided as an object.")
+            return self.error(
+                400, "BAD_REQUEST", "`variables` in a POST body should be provided as an object."
+            )
         document, errors, _ = _document(body["query"])
         if document is None:
             return FakeResponse(400, {"errors": errors})
@@ -717,20 +788,38 @@ class VendureFake(FakeMarketplace):
         ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         op = next((o for o in ops if name is None or (o.name is not None and o.name.value == name)), None)
         if op is None or (name is None and len(ops) > 1):
-            message = (f'Unknown operation named "{name}".' if name else
-                       "Must provide operation name if query contains multiple operations.")
-            return FakeResponse(400, {"errors": [{"message": message,
-                                                  "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}]})
+            message = (
+                f'Unknown operation named "{name}".'
+                if name
+                else "Must provide operation name if query contains multiple operations."
+            )
+            return FakeResponse(
+                400,
+                {"errors": [{"message": message, "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"}}]},
+            )
         schema = vendure_schema()
         coerced = get_variable_values(schema, op.variable_definitions or (), variables)
         if isinstance(coerced, list):
-            return FakeResponse(200, {"errors": [{**e.formatted, "extensions": {"code": "BAD_USER_INPUT"}}
-                                                 for e in coerced]})
+            return FakeResponse(
+                200, {"errors": [{**e.formatted, "extensions": {"code": "BAD_USER_INPUT"}} for e in coerced]}
+            )
         lang = req.param("languageCode") or self.language
-        context: dict[str, Any] = {"authed": self._authenticated(req), "lang": lang, "listed": [],
-                                   "lookup": False, "token": None, "req": req}
-        result = execute_sync(schema, document, root_value=self._root(), context_value=context,
-                              variable_values=variables, operation_name=name)
+        context: dict[str, Any] = {
+            "authed": self._authenticated(req),
+            "lang": lang,
+            "listed": [],
+            "lookup": False,
+            "token": None,
+            "req": req,
+        }
+        result = execute_sync(
+            schema,
+            document,
+            root_value=self._root(),
+            context_value=context,
+            variable_values=variables,
+            operation_name=name,
+        )
         out: dict[str, Any] = {}
         if result.errors:
             out["errors"] = [_formatted(e) for e in result.errors]
@@ -763,16 +852,30 @@ class VendureFake(FakeMarketplace):
 
     # -- views --
     def _channel_view(self) -> dict[str, Any]:
-        return {"id": "1", "createdAt": "2026-01-01T00:00:00.000Z", "updatedAt": "2026-01-01T00:00:00.000Z",
-                "code": "__default_channel__", "token": self.channel_token,
-                "defaultLanguageCode": self.language, "availableLanguageCodes": [self.language],
-                "currencyCode": self.currency, "defaultCurrencyCode": self.currency,
-                "availableCurrencyCodes": [self.currency], "trackInventory": True, "outOfStockThreshold": 0,
-                "pricesIncludeTax": self.prices_include_tax}
+        return {
+            "id": "1",
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "updatedAt": "2026-01-01T00:00:00.000Z",
+            "code": "__default_channel__",
+            "token": self.channel_token,
+            "defaultLanguageCode": self.language,
+            "availableLanguageCodes": [self.language],
+            "currencyCode": self.currency,
+            "defaultCurrencyCode": self.currency,
+            "availableCurrencyCodes": [self.currency],
+            "trackInventory": True,
+            "outOfStockThreshold": 0,
+            "pricesIncludeTax": self.prices_include_tax,
+        }
 
     def _location_view(self, loc: VLocation) -> dict[str, Any]:
-        return {"id": str(loc.id), "createdAt": loc.created, "updatedAt": loc.created, "name": loc.name,
-                "description": ""}
+        return {
+            "id": str(loc.id),
+            "createdAt": loc.created,
+            "updatedAt": loc.created,
+            "name": loc.name,
+            "description": "",
+        }
 
     def _prices(self, stored: int) -> tuple[int, int]:
         """(price, priceWithTax) of a stored price."""
@@ -786,12 +889,26 @@ class VendureFake(FakeMarketplace):
         price, with_tax = self._prices(v.price)
         on_hand = sum(lv.on_hand for lv in v.levels.values())
         allocated = sum(lv.allocated for lv in v.levels.values())
-        return {"id": str(v.id), "productId": str(v.product_id), "sku": v.sku, "name": self._name(v.names, lang),
-                "price": price, "priceWithTax": with_tax, "currencyCode": self.currency,
-                "stockOnHand": on_hand, "stockAllocated": allocated, "enabled": v.enabled,
-                "createdAt": v.created, "updatedAt": v.updated, "languageCode": lang,
-                "outOfStockThreshold": 0, "useGlobalOutOfStockThreshold": True, "trackInventory": "INHERIT",
-                "stockLevel": "IN_STOCK" if on_hand - allocated > 0 else "OUT_OF_STOCK", "facetValueId": None}
+        return {
+            "id": str(v.id),
+            "productId": str(v.product_id),
+            "sku": v.sku,
+            "name": self._name(v.names, lang),
+            "price": price,
+            "priceWithTax": with_tax,
+            "currencyCode": self.currency,
+            "stockOnHand": on_hand,
+            "stockAllocated": allocated,
+            "enabled": v.enabled,
+            "createdAt": v.created,
+            "updatedAt": v.updated,
+            "languageCode": lang,
+            "outOfStockThreshold": 0,
+            "useGlobalOutOfStockThreshold": True,
+            "trackInventory": "INHERIT",
+            "stockLevel": "IN_STOCK" if on_hand - allocated > 0 else "OUT_OF_STOCK",
+            "facetValueId": None,
+        }
 
     def _variant_view(self, v: VVariant, lang: str) -> dict[str, Any]:
         rec = self._record(v, lang)
@@ -801,28 +918,58 @@ class VendureFake(FakeMarketplace):
             "prices": [{"currencyCode": self.currency, "price": rec["price"]}]
             + [{"currencyCode": c, "price": p} for c, p in sorted(v.other_prices.items())],
             "stockLevels": lambda info: [
-                {"id": str(lv.id), "createdAt": v.created, "updatedAt": v.updated, "stockLocationId": str(loc),
-                 "stockOnHand": lv.on_hand, "stockAllocated": lv.allocated,
-                 "stockLocation": self._location_view(self.stock_locations[loc])}
-                for loc, lv in levels if loc in self.stock_locations],
+                {
+                    "id": str(lv.id),
+                    "createdAt": v.created,
+                    "updatedAt": v.updated,
+                    "stockLocationId": str(loc),
+                    "stockOnHand": lv.on_hand,
+                    "stockAllocated": lv.allocated,
+                    "stockLocation": self._location_view(self.stock_locations[loc]),
+                }
+                for loc, lv in levels
+                if loc in self.stock_locations
+            ],
             "product": lambda info: self._product_view(self.products[v.product_id], info.context["lang"]),
             "translations": lambda info: [
-                {"id": f"{v.id}{code}", "createdAt": v.created, "updatedAt": v.updated, "languageCode": code,
-                 "name": name} for code, name in v.names.items()],
+                {
+                    "id": f"{v.id}{code}",
+                    "createdAt": v.created,
+                    "updatedAt": v.updated,
+                    "languageCode": code,
+                    "name": name,
+                }
+                for code, name in v.names.items()
+            ],
         }
 
     def _product_view(self, p: VProduct, lang: str) -> dict[str, Any]:
         tr = self._product_tr(p, lang)
         return {
-            "id": str(p.id), "createdAt": p.created, "updatedAt": p.updated, "languageCode": lang,
-            "name": tr["name"], "slug": tr["slug"], "description": tr["description"], "enabled": p.enabled,
-            "variants": lambda info: [self._variant_view(self.variants[i], info.context["lang"])
-                                      for i in p.variants],
+            "id": str(p.id),
+            "createdAt": p.created,
+            "updatedAt": p.updated,
+            "languageCode": lang,
+            "name": tr["name"],
+            "slug": tr["slug"],
+            "description": tr["description"],
+            "enabled": p.enabled,
+            "variants": lambda info: [
+                self._variant_view(self.variants[i], info.context["lang"]) for i in p.variants
+            ],
             "variantList": lambda info, options=None: self._variant_list(
-                info, [self.variants[i] for i in p.variants], options),
+                info, [self.variants[i] for i in p.variants], options
+            ),
             "translations": lambda info: [
-                {"id": f"{p.id}{code}", "createdAt": p.created, "updatedAt": p.updated, "languageCode": code,
-                 **t} for code, t in p.translations.items()],
+                {
+                    "id": f"{p.id}{code}",
+                    "createdAt": p.created,
+                    "updatedAt": p.updated,
+                    "languageCode": code,
+                    **t,
+                }
+                for code, t in p.translations.items()
+            ],
         }
 
     # -- queries --
@@ -840,8 +987,9 @@ class VendureFake(FakeMarketplace):
         loc = self.stock_locations.get(_int_id(id))
         return self._location_view(loc) if loc is not None else None
 
-    def _product_variants(self, info: Any, options: dict[str, Any] | None = None,
-                          productId: str | None = None) -> dict[str, Any]:
+    def _product_variants(
+        self, info: Any, options: dict[str, Any] | None = None, productId: str | None = None
+    ) -> dict[str, Any]:
         self._require(info)
         variants = list(self.variants.values())
         if productId is not None:
@@ -851,7 +999,9 @@ class VendureFake(FakeMarketplace):
         info.context["lookup"] = info.context["lookup"] or bool((options or {}).get("filter"))
         return page
 
-    def _variant_list(self, info: Any, variants: list[VVariant], options: dict[str, Any] | None) -> dict[str, Any]:
+    def _variant_list(
+        self, info: Any, variants: list[VVariant], options: dict[str, Any] | None
+    ) -> dict[str, Any]:
         lang = info.context["lang"]
         items, total = _listed([{**self._record(v, lang), "__variant": v} for v in variants], options)
         return {"items": [self._variant_view(r["__variant"], lang) for r in items], "totalItems": total}
@@ -864,24 +1014,42 @@ class VendureFake(FakeMarketplace):
     def _product(self, info: Any, id: str | None = None, slug: str | None = None) -> dict[str, Any] | None:
         self._require(info)
         for p in self.products.values():
-            if (id is not None and str(p.id) == str(id)) or \
-                    (slug is not None and any(t["slug"] == slug for t in p.translations.values())):
+            if (id is not None and str(p.id) == str(id)) or (
+                slug is not None and any(t["slug"] == slug for t in p.translations.values())
+            ):
                 return self._product_view(p, info.context["lang"])
         return None
 
     # -- mutations --
-    def _login(self, info: Any, username: str, password: str, rememberMe: bool | None = None) -> dict[str, Any]:
-        if self.revoked or not (hmac.compare_digest(username, self.username)
-                                and hmac.compare_digest(password, self.password)):
-            return {"__typename": "InvalidCredentialsError", "errorCode": "INVALID_CREDENTIALS_ERROR",
-                    "message": INVALID_CREDENTIALS, "authenticationError": ""}
+    def _login(
+        self, info: Any, username: str, password: str, rememberMe: bool | None = None
+    ) -> dict[str, Any]:
+        if self.revoked or not (
+            hmac.compare_digest(username, self.username) and hmac.compare_digest(password, self.password)
+        ):
+            return {
+                "__typename": "InvalidCredentialsError",
+                "errorCode": "INVALID_CREDENTIALS_ERROR",
+                "message": INVALID_CREDENTIALS,
+                "authenticationError": "",
+            }
         token = f"{self.rng.getrandbits(256):064x}"
         self.sessions.add(token)
         info.context["token"] = token
         info.context["authed"] = True
-        return {"__typename": "CurrentUser", "id": "1", "identifier": username,
-                "channels": [{"id": "1", "token": self.channel_token, "code": "__default_channel__",
-                              "permissions": ["SuperAdmin"]}]}
+        return {
+            "__typename": "CurrentUser",
+            "id": "1",
+            "identifier": username,
+            "channels": [
+                {
+                    "id": "1",
+                    "token": self.channel_token,
+                    "code": "__default_channel__",
+                    "permissions": ["SuperAdmin"],
+                }
+            ],
+        }
 
     def _logout(self, info: Any) -> dict[str, Any]:
         auth = info.context["req"].headers.get("authorization", "")
@@ -901,7 +1069,9 @@ class VendureFake(FakeMarketplace):
         for entry in input:
             v = self.variants.get(_int_id(entry["id"]))
             if v is None:
-                raise _Refused(f'No ProductVariant with the id "{entry["id"]}" could be found', "ENTITY_NOT_FOUND")
+                raise _Refused(
+                    f'No ProductVariant with the id "{entry["id"]}" could be found', "ENTITY_NOT_FOUND"
+                )
             rejected = self._rejection([v])
             if rejected:
                 raise _Refused(rejected, "USER_INPUT_ERROR")
@@ -912,8 +1082,10 @@ class VendureFake(FakeMarketplace):
                     raise _Refused("FOREIGN KEY constraint failed", None)  # a level for no location
             for tr in entry.get("translations") or []:
                 if tr["languageCode"] not in v.names and tr.get("name") is None:
-                    raise _Refused("NOT NULL constraint failed: product_variant_translation.name",
-                                   "INTERNAL_SERVER_ERROR")
+                    raise _Refused(
+                        "NOT NULL constraint failed: product_variant_translation.name",
+                        "INTERNAL_SERVER_ERROR",
+                    )
         out = []
         for entry in input:
             v = self.variants[_int_id(entry["id"])]
@@ -958,7 +1130,9 @@ class VendureFake(FakeMarketplace):
                 raise _Refused(rejected, "USER_INPUT_ERROR")
             for tr in entry.get("translations") or []:
                 if tr["languageCode"] not in p.translations and tr.get("name") is None:
-                    raise _Refused("NOT NULL constraint failed: product_translation.name", "INTERNAL_SERVER_ERROR")
+                    raise _Refused(
+                        "NOT NULL constraint failed: product_translation.name", "INTERNAL_SERVER_ERROR"
+                    )
         out = []
         for entry in input:
             p = self.products[_int_id(entry["id"])]
@@ -990,7 +1164,9 @@ def _formatted(error: GraphQLError) -> dict[str, Any]:
 
 
 # -- list options: filter, sort, skip/take, as Vendure's ListQueryBuilder ------------------------------
-def _listed(records: list[dict[str, Any]], options: Mapping[str, Any] | None) -> tuple[list[dict[str, Any]], int]:
+def _listed(
+    records: list[dict[str, Any]], options: Mapping[str, Any] | None
+) -> tuple[list[dict[str, Any]], int]:
     options = options or {}
     take = options.get("take")
     if take is not None and take > TAKE_MAX:
@@ -1005,7 +1181,7 @@ def _listed(records: list[dict[str, Any]], options: Mapping[str, Any] | None) ->
             rows.sort(key=functools.partial(_sort_key, key=key), reverse=order == "DESC")
     skip = max(0, options.get("skip") or 0)
     limit = TAKE_MAX if take is None else max(0, take)
-    return rows[skip:skip + limit], len(rows)
+    return rows[skip : skip + limit], len(rows)
 
 
 def _sort_key(record: Mapping[str, Any], key: str) -> tuple[int, Any]:

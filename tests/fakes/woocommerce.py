@@ -37,11 +37,24 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .base import FakeMarketplace, FakeRequest, FakeResponse, Faults, Sales, Stored, basic_credentials, json_body
+from .base import (
+    FakeMarketplace,
+    FakeRequest,
+    FakeResponse,
+    Faults,
+    Sales,
+    Stored,
+    basic_credentials,
+    json_body,
+)
 
 API = "/wp-json/wc/v3"
-CURRENCY_NAMES = {"USD": ("United States (US) dollar", "&#36;"), "EUR": ("Euro", "&euro;"),
-                  "GBP": ("Pound sterling", "&pound;"), "JPY": ("Japanese yen", "&yen;")}
+CURRENCY_NAMES = {
+    "USD": ("United States (US) dollar", "&#36;"),
+    "EUR": ("Euro", "&euro;"),
+    "GBP": ("Pound sterling", "&pound;"),
+    "JPY": ("Japanese yen", "&yen;"),
+}
 
 
 def rawurlencode(text: str) -> str:
@@ -81,11 +94,18 @@ class WooCommerceFake(FakeMarketplace):
     page_size_max = 100
     oauth_refresh = False
 
-    def __init__(self, *, consumer_key: str = "ck_fake0000000000000000000000000000000000",
-                 consumer_secret: str = "cs_fake0000000000000000000000000000000000",
-                 currency: str = "USD", assume_https: bool = False, seed: int = 0,
-                 faults: Faults | None = None, sales: Sales | None = None,
-                 clock: Any = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        consumer_key: str = "ck_fake0000000000000000000000000000000000",
+        consumer_secret: str = "cs_fake0000000000000000000000000000000000",
+        currency: str = "USD",
+        assume_https: bool = False,
+        seed: int = 0,
+        faults: Faults | None = None,
+        sales: Sales | None = None,
+        clock: Any = time.time,
+    ) -> None:
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
         self.currency = currency
@@ -118,23 +138,48 @@ class WooCommerceFake(FakeMarketplace):
         self.items[item.id] = item
         return item
 
-    def seed(self, n: int, *, variable: int = 0, per_parent: int = 3, quantity: int = 10,
-             price: str = "19.99", prefix: str = "WC") -> list[str]:
+    def seed(
+        self,
+        n: int,
+        *,
+        variable: int = 0,
+        per_parent: int = 3,
+        quantity: int = 10,
+        price: str = "19.99",
+        prefix: str = "WC",
+    ) -> list[str]:
         out: list[str] = []
         with self.lock:
             start = sum(1 for i in self.items.values() if i.type == "simple")
             for k in range(start + 1, start + n + 1):
-                item = self._new(type="simple", sku=f"{prefix}-{k:04d}", name=f"Product {k}",
-                                 description=f"Description of product {k}.", regular_price=price,
-                                 manage_stock=True, stock_quantity=quantity)
+                item = self._new(
+                    type="simple",
+                    sku=f"{prefix}-{k:04d}",
+                    name=f"Product {k}",
+                    description=f"Description of product {k}.",
+                    regular_price=price,
+                    manage_stock=True,
+                    stock_quantity=quantity,
+                )
                 out.append(item.sku)
             for v in range(1, variable + 1):
-                parent = self._new(type="variable", sku="", name=f"Variable {v}",
-                                   description=f"Variable product {v}.", manage_stock=False)
+                parent = self._new(
+                    type="variable",
+                    sku="",
+                    name=f"Variable {v}",
+                    description=f"Variable product {v}.",
+                    manage_stock=False,
+                )
                 for j in range(1, per_parent + 1):
-                    child = self._new(type="variation", sku=f"{prefix}-V{v:03d}-{j}", parent_id=parent.id,
-                                      description=f"Variant {j} of {v}.", regular_price=price,
-                                      manage_stock=True, stock_quantity=quantity)
+                    child = self._new(
+                        type="variation",
+                        sku=f"{prefix}-V{v:03d}-{j}",
+                        parent_id=parent.id,
+                        description=f"Variant {j} of {v}.",
+                        regular_price=price,
+                        manage_stock=True,
+                        stock_quantity=quantity,
+                    )
                     parent.variations.append(child.id)
                     out.append(child.sku)
         return out
@@ -146,8 +191,11 @@ class WooCommerceFake(FakeMarketplace):
         return None
 
     def skus(self) -> list[str]:
-        return [i.sku for i in self.items.values() if i.sku and i.type not in ("variable", "grouped")
-                and i.status != "trash"]
+        return [
+            i.sku
+            for i in self.items.values()
+            if i.sku and i.type not in ("variable", "grouped") and i.status != "trash"
+        ]
 
     def stored(self, sku: str) -> Stored | None:
         item = self.by_sku(sku)
@@ -157,8 +205,13 @@ class WooCommerceFake(FakeMarketplace):
         if item.type == "variation":
             parent = self.items.get(item.parent_id)
             title = parent.name if parent else ""
-        return Stored(sku, item.stock_quantity if item.manage_stock is True else None,
-                      item.regular_price or None, title, item.description)
+        return Stored(
+            sku,
+            item.stock_quantity if item.manage_stock is True else None,
+            item.regular_price or None,
+            title,
+            item.description,
+        )
 
     def sell(self, sku: str, units: int) -> int:
         with self.lock:
@@ -187,14 +240,22 @@ class WooCommerceFake(FakeMarketplace):
         out = []
         for r in self.requests:
             if r.method == "POST" and r.path.endswith("/batch") and isinstance(r.json, dict):
-                out.append(sum(len(v) for k, v in r.json.items()
-                               if k in ("create", "update", "delete") and isinstance(v, list)))
+                out.append(
+                    sum(
+                        len(v)
+                        for k, v in r.json.items()
+                        if k in ("create", "update", "delete") and isinstance(v, list)
+                    )
+                )
         return out
 
     def oversized_write(self, n: int) -> tuple[str, str, Any]:
         ids = [i.id for i in self.items.values() if i.type == "simple"] or [1]
-        return "POST", "products/batch", {"update": [{"id": ids[k % len(ids)], "stock_quantity": 1}
-                                                     for k in range(n)]}
+        return (
+            "POST",
+            "products/batch",
+            {"update": [{"id": ids[k % len(ids)], "stock_quantity": 1} for k in range(n)]},
+        )
 
     def revoke_credentials(self) -> None:
         self.revoked = True
@@ -217,10 +278,13 @@ class WooCommerceFake(FakeMarketplace):
             if creds is not None:
                 key, secret = creds
                 if not hmac.compare_digest(key, self.consumer_key):
-                    return self.error(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
+                    return self.error(
+                        401, "woocommerce_rest_authentication_error", "Consumer key is invalid."
+                    )
                 if not hmac.compare_digest(secret, self.consumer_secret):
-                    return self.error(401, "woocommerce_rest_authentication_error",
-                                      "Consumer secret is invalid.")
+                    return self.error(
+                        401, "woocommerce_rest_authentication_error", "Consumer secret is invalid."
+                    )
                 return None
         if "oauth_consumer_key" in params:
             return self._oauth(req, https)
@@ -231,8 +295,13 @@ class WooCommerceFake(FakeMarketplace):
             return self.error(401, "woocommerce_rest_authentication_error", message)
 
         params = dict(req.query)  # PHP: the last value of a repeated key wins
-        for name in ("oauth_consumer_key", "oauth_timestamp", "oauth_nonce", "oauth_signature",
-                     "oauth_signature_method"):
+        for name in (
+            "oauth_consumer_key",
+            "oauth_timestamp",
+            "oauth_nonce",
+            "oauth_signature",
+            "oauth_signature_method",
+        ):
             if not params.get(name):
                 return fail(f"Missing OAuth parameter {name}")
         if not hmac.compare_digest(params["oauth_consumer_key"], self.consumer_key):
@@ -249,7 +318,9 @@ class WooCommerceFake(FakeMarketplace):
             return fail("Invalid signature - signature method is invalid.")
         algo = hashlib.sha1 if method == "HMAC-SHA1" else hashlib.sha256
         secret = self.consumer_secret + "&"
-        signature = base64.b64encode(hmac.new(secret.encode(), string_to_sign.encode(), algo).digest()).decode()
+        signature = base64.b64encode(
+            hmac.new(secret.encode(), string_to_sign.encode(), algo).digest()
+        ).decode()
         if not hmac.compare_digest(signature, consumer_signature):
             return fail("Invalid signature - provided signature does not match.")
         # check_oauth_timestamp_and_nonce
@@ -291,33 +362,52 @@ class WooCommerceFake(FakeMarketplace):
             "stock_status": stock_status,
         }
         if item.type != "variation":
-            d.update(name=item.name, type=item.type, parent_id=item.parent_id, variations=list(item.variations),
-                     short_description="")
+            d.update(
+                name=item.name,
+                type=item.type,
+                parent_id=item.parent_id,
+                variations=list(item.variations),
+                short_description="",
+            )
         if fields:
             d = {k: v for k, v in d.items() if k in fields}
         return d
 
     # -- parameters --
-    def _int_param(self, req: FakeRequest, name: str, default: int, lo: int, hi: int | None) -> int | FakeResponse:
+    def _int_param(
+        self, req: FakeRequest, name: str, default: int, lo: int, hi: int | None
+    ) -> int | FakeResponse:
         raw = req.param(name)
         if raw is None:
             return default
         try:
             value = int(raw)
         except ValueError:
-            return self.error(400, "rest_invalid_param", f"Invalid parameter(s): {name}",
-                              params={name: f"{name} is not of type integer."})
+            return self.error(
+                400,
+                "rest_invalid_param",
+                f"Invalid parameter(s): {name}",
+                params={name: f"{name} is not of type integer."},
+            )
         if value < lo or (hi is not None and value > hi):
             bound = f"between {lo} (inclusive) and {hi} (inclusive)" if hi is not None else f"at least {lo}"
-            return self.error(400, "rest_invalid_param", f"Invalid parameter(s): {name}",
-                              params={name: f"{name} must be {bound}"})
+            return self.error(
+                400,
+                "rest_invalid_param",
+                f"Invalid parameter(s): {name}",
+                params={name: f"{name} must be {bound}"},
+            )
         return value
 
     def _context(self, req: FakeRequest) -> str | FakeResponse:
         context = req.param("context", "view") or "view"
         if context not in ("view", "edit", "embed"):
-            return self.error(400, "rest_invalid_param", "Invalid parameter(s): context",
-                              params={"context": "context is not one of view, embed, and edit."})
+            return self.error(
+                400,
+                "rest_invalid_param",
+                "Invalid parameter(s): context",
+                params={"context": "context is not one of view, embed, and edit."},
+            )
         return context
 
     def _collection(self, req: FakeRequest, items: list[WooItem]) -> FakeResponse:
@@ -339,18 +429,29 @@ class WooCommerceFake(FakeMarketplace):
         status = p.get("status", "any")
         items = [i for i in items if i.status != "trash" and (status == "any" or i.status == status)]
         orderby = p.get("orderby", "date")
-        key = {"id": lambda i: i.id, "title": lambda i: i.name.lower(), "date": lambda i: i.id,
-               "modified": lambda i: i.modified}.get(orderby)
+        key = {
+            "id": lambda i: i.id,
+            "title": lambda i: i.name.lower(),
+            "date": lambda i: i.id,
+            "modified": lambda i: i.modified,
+        }.get(orderby)
         if key is None:
-            return self.error(400, "rest_invalid_param", "Invalid parameter(s): orderby",
-                              params={"orderby": "orderby is not one of date, id, title, modified."})
+            return self.error(
+                400,
+                "rest_invalid_param",
+                "Invalid parameter(s): orderby",
+                params={"orderby": "orderby is not one of date, id, title, modified."},
+            )
         items = sorted(items, key=key, reverse=p.get("order", "desc") == "desc")
         total = len(items)
         pages = math.ceil(total / per_page)
         if page > pages and total > 0:
-            return self.error(400, "rest_post_invalid_page_number",
-                              "The page number requested is larger than the number of pages available.")
-        chunk = items[(page - 1) * per_page: page * per_page]
+            return self.error(
+                400,
+                "rest_post_invalid_page_number",
+                "The page number requested is larger than the number of pages available.",
+            )
+        chunk = items[(page - 1) * per_page : page * per_page]
         fields = [f.strip() for f in p["_fields"].split(",")] if p.get("_fields") else None
         body = [self._render(i, context, fields) for i in chunk]
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
@@ -444,8 +545,11 @@ class WooCommerceFake(FakeMarketplace):
         groups = {k: data[k] for k in ("create", "update", "delete") if data.get(k)}
         total = sum(len(v) if isinstance(v, list) else 1 for v in groups.values())
         if total > self.batch_limit:
-            return self.error(413, "woocommerce_rest_request_entity_too_large",
-                              f"Unable to accept more than {self.batch_limit} items for this request.")
+            return self.error(
+                413,
+                "woocommerce_rest_request_entity_too_large",
+                f"Unable to accept more than {self.batch_limit} items for this request.",
+            )
         out: dict[str, list[Any]] = {}
         for action, entries in groups.items():
             results: list[Any] = []
@@ -456,14 +560,29 @@ class WooCommerceFake(FakeMarketplace):
 
     def _batch_one(self, action: str, entry: Any, find: Any, context: str) -> Any:
         def failed(ident: Any, status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
-            return {"id": ident, "error": {"code": code, "message": message, "data": {"status": status, **extra}}}
+            return {
+                "id": ident,
+                "error": {"code": code, "message": message, "data": {"status": status, **extra}},
+            }
 
         if action != "update":
-            return failed(entry.get("id", 0) if isinstance(entry, dict) else entry, 400,
-                          "fake_not_simulated", f"{action} is not simulated by this fake.")
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), int) or isinstance(entry.get("id"), bool):
-            return failed(entry.get("id", 0) if isinstance(entry, dict) else 0, 400,
-                          "woocommerce_rest_product_invalid_id", "Invalid ID.")
+            return failed(
+                entry.get("id", 0) if isinstance(entry, dict) else entry,
+                400,
+                "fake_not_simulated",
+                f"{action} is not simulated by this fake.",
+            )
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("id"), int)
+            or isinstance(entry.get("id"), bool)
+        ):
+            return failed(
+                entry.get("id", 0) if isinstance(entry, dict) else 0,
+                400,
+                "woocommerce_rest_product_invalid_id",
+                "Invalid ID.",
+            )
         item = find(entry["id"])
         if item is None:
             return failed(entry["id"], 400, "woocommerce_rest_product_invalid_id", "Invalid ID.")
@@ -486,17 +605,28 @@ class WooCommerceFake(FakeMarketplace):
                         raise InvalidOperation
                 except InvalidOperation:
                     bad[key] = f"{key} is not a valid price."
-        if "stock_quantity" in data and data["stock_quantity"] is not None and (
-                not isinstance(data["stock_quantity"], int) or isinstance(data["stock_quantity"], bool)):
+        if (
+            "stock_quantity" in data
+            and data["stock_quantity"] is not None
+            and (not isinstance(data["stock_quantity"], int) or isinstance(data["stock_quantity"], bool))
+        ):
             bad["stock_quantity"] = "stock_quantity is not of type integer."
-        if "manage_stock" in data and not isinstance(data["manage_stock"], bool) and not (
-                item.type == "variation" and data["manage_stock"] == "parent"):
+        if (
+            "manage_stock" in data
+            and not isinstance(data["manage_stock"], bool)
+            and not (item.type == "variation" and data["manage_stock"] == "parent")
+        ):
             bad["manage_stock"] = "manage_stock is not of type boolean."
         if bad:
-            return 400, "rest_invalid_param", "Invalid parameter(s): " + ", ".join(sorted(bad)), {"params": bad}
+            return (
+                400,
+                "rest_invalid_param",
+                "Invalid parameter(s): " + ", ".join(sorted(bad)),
+                {"params": bad},
+            )
         if item.sku in self.rejections:
             return 403, "woocommerce_rest_cannot_edit", self.rejections.pop(item.sku), {}
-        if "sku" in data and data["sku"]:
+        if data.get("sku"):
             other = self.by_sku(data["sku"])
             if other is not None and other.id != item.id:
                 return 400, "product_invalid_sku", "Invalid or duplicated SKU.", {"resource_id": other.id}

@@ -33,7 +33,7 @@ def types() -> list[str]:
     return sorted(REGISTRY)
 
 
-def load(type_name: str) -> "type[BaseChannel]":
+def load(type_name: str) -> type[BaseChannel]:
     """The adapter class for ``type_name`` (KeyError if unknown)."""
     target = REGISTRY[type_name]
     module_name, _, attr = target.partition(":")

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..errors import ConfigError, OmnisyncError, ResponseError
 from ..models import FIELD_KINDS, RemoteListing, WriteItem, WriteResult
-from ..rules import ContentRules, ChannelRules, PriceRules, StockRules
+from ..rules import ChannelRules, ContentRules, PriceRules, StockRules
 
 FieldKind = Literal["quantity", "price", "title", "description"]
 
@@ -95,13 +95,13 @@ class ChannelConfig(BaseModel):
     @classmethod
     def _full_read_every(cls, v: object) -> object:
         if isinstance(v, bool):
-            raise ValueError("a duration such as \"1h\" or a number of runs")
+            raise ValueError('a duration such as "1h" or a number of runs')
         if isinstance(v, int):
             if v < 1:
                 raise ValueError("a number of runs must be at least 1")
             return v
         if not isinstance(v, str):
-            raise ValueError("a duration such as \"1h\" or a number of runs")
+            raise ValueError('a duration such as "1h" or a number of runs')
         parse_duration(v)
         return v
 
@@ -113,7 +113,7 @@ class ChannelConfig(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _sync_unique(self) -> "ChannelConfig":
+    def _sync_unique(self) -> ChannelConfig:
         if self.sync is not None and len(set(self.sync)) != len(self.sync):
             raise ValueError("sync lists a field twice")
         return self
@@ -148,7 +148,7 @@ def parse_duration(text: str) -> float:
     """``"90s"``, ``"30m"``, ``"1h"``, ``"1d"`` -> seconds (ValueError otherwise)."""
     t = text.strip().lower()
     if len(t) < 2 or t[-1] not in _UNITS or not t[:-1].isdigit() or int(t[:-1]) < 1:
-        raise ValueError(f"{text!r} is not a duration: a whole number and s, m, h or d (e.g. \"1h\")")
+        raise ValueError(f'{text!r} is not a duration: a whole number and s, m, h or d (e.g. "1h")')
     return float(int(t[:-1]) * _UNITS[t[-1]])
 
 
@@ -170,12 +170,15 @@ class ChannelContext:
         """The secret the config key ``key`` (``..._env``) names, from the environment."""
         var = getattr(cfg, key, None)
         if not var:
-            raise ConfigError(f"{key} is not set (name the environment variable holding the secret)",
-                              field=f"channels.{cfg.name}.{key}")
+            raise ConfigError(
+                f"{key} is not set (name the environment variable holding the secret)",
+                field=f"channels.{cfg.name}.{key}",
+            )
         value = self.env.get(var, "")
         if not value.strip():
-            raise ConfigError(f"environment variable {var} is missing or empty",
-                              field=f"channels.{cfg.name}.{key}")
+            raise ConfigError(
+                f"environment variable {var} is missing or empty", field=f"channels.{cfg.name}.{key}"
+            )
         return value
 
     def path(self, p: str | Path) -> Path:
@@ -191,8 +194,9 @@ class Channel(Protocol):
     name: str
     capabilities: Capabilities
 
-    def read(self, skus: Collection[str] | None = None,
-             since: datetime | None = None) -> Iterator[RemoteListing]:
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
         """The channel's listings (only ``skus`` when given; changed since ``since`` if supported)."""
         ...
 
@@ -224,7 +228,7 @@ class Channel(Protocol):
 _SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, ArithmeticError)
 
 
-def _shape_error(channel: "BaseChannel", method: str, exc: Exception) -> ResponseError:
+def _shape_error(channel: BaseChannel, method: str, exc: Exception) -> ResponseError:
     text = f"{type(exc).__name__}: {exc}"
     client = getattr(channel, "client", None)
     redactor = getattr(client, "redactor", None)
@@ -232,8 +236,10 @@ def _shape_error(channel: "BaseChannel", method: str, exc: Exception) -> Respons
         text = str(redactor(text))
     if len(text) > 200:
         text = text[:197] + "..."
-    return ResponseError(f"the channel's answer does not have the documented shape ({method}: {text})",
-                         channel=getattr(channel, "name", None))
+    return ResponseError(
+        f"the channel's answer does not have the documented shape ({method}: {text})",
+        channel=getattr(channel, "name", None),
+    )
 
 
 def _guard(method: str, fn: Callable[..., Any], generator: bool) -> Callable[..., Any]:
@@ -241,24 +247,27 @@ def _guard(method: str, fn: Callable[..., Any], generator: bool) -> Callable[...
     (garbage, truncated or wrongly typed JSON) becomes a ResponseError naming the channel, never a
     traceback. Errors omnisync raises on purpose pass through untouched."""
     if generator:
+
         @functools.wraps(fn)
-        def gen(self: "BaseChannel", *args: Any, **kwargs: Any) -> Iterator[Any]:
+        def gen(self: BaseChannel, *args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from fn(self, *args, **kwargs)
             except OmnisyncError:
                 raise
             except _SHAPE_ERRORS as exc:
                 raise _shape_error(self, method, exc) from None
+
         return gen
 
     @functools.wraps(fn)
-    def call(self: "BaseChannel", *args: Any, **kwargs: Any) -> Any:
+    def call(self: BaseChannel, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(self, *args, **kwargs)
         except OmnisyncError:
             raise
         except _SHAPE_ERRORS as exc:
             raise _shape_error(self, method, exc) from None
+
     return call
 
 
@@ -286,7 +295,7 @@ class BaseChannel:
         self.name = cfg.name
 
     @classmethod
-    def from_config(cls, cfg: ChannelConfig, ctx: ChannelContext) -> "BaseChannel":
+    def from_config(cls, cfg: ChannelConfig, ctx: ChannelContext) -> BaseChannel:
         return cls(cfg, ctx)
 
     @staticmethod
@@ -317,15 +326,16 @@ class BaseChannel:
     def close(self) -> None:
         return None
 
-    def __enter__(self) -> "BaseChannel":
+    def __enter__(self) -> BaseChannel:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def pack(demands: Sequence[Mapping[str, Collection[Hashable]]],
-         capacity: Mapping[str, int]) -> list[list[int]]:
+def pack(
+    demands: Sequence[Mapping[str, Collection[Hashable]]], capacity: Mapping[str, int]
+) -> list[list[int]]:
     """Group writes into write() calls so that each of the vendor's write requests goes out full.
 
     ``demands[i]`` says what write ``i`` needs of each kind of request: the units it occupies there
@@ -379,9 +389,11 @@ def pack(demands: Sequence[Mapping[str, Collection[Hashable]]],
     return calls
 
 
-def pack_writes(writes: Sequence[tuple[str, Collection[str]]],
-                request: Callable[[str, str], tuple[str, Hashable] | None],
-                capacity: Mapping[str, int]) -> list[list[int]]:
+def pack_writes(
+    writes: Sequence[tuple[str, Collection[str]]],
+    request: Callable[[str, str], tuple[str, Hashable] | None],
+    capacity: Mapping[str, int],
+) -> list[list[int]]:
     """:func:`pack` for an adapter's ``write_batches``: ``request(sku, key)`` names the kind of
     vendor request a field goes in and the unit it takes there, or None for a field write()
     refuses without a request (counted by SKU under "other", so a call stays bounded)."""

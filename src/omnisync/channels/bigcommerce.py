@@ -125,8 +125,10 @@ class BigCommerceConfig(ChannelConfig):
     @classmethod
     def _hash(cls, v: str) -> str:
         if not v.isascii() or not v.isalnum():
-            raise ValueError("store_hash is the letters and digits after /stores/ in the API path "
-                             "(https://api.bigcommerce.com/stores/<store_hash>/v3)")
+            raise ValueError(
+                "store_hash is the letters and digits after /stores/ in the API path "
+                "(https://api.bigcommerce.com/stores/<store_hash>/v3)"
+            )
         return v
 
     @field_validator("locations")
@@ -135,15 +137,19 @@ class BigCommerceConfig(ChannelConfig):
         if v:
             bad = [k for k in v if not (k.isascii() and k.isdigit() and int(k) > 0)]
             if bad:
-                raise ValueError(f"BigCommerce location ids are positive integers, not {', '.join(map(repr, bad))} "
-                                 "(Settings > Locations, or GET /v3/inventory/locations)")
+                raise ValueError(
+                    f"BigCommerce location ids are positive integers, not {', '.join(map(repr, bad))} "
+                    "(Settings > Locations, or GET /v3/inventory/locations)"
+                )
         return v
 
     @model_validator(mode="after")
     def _currency(self) -> BigCommerceConfig:
         if self.currency is None:
-            raise ValueError("currency is required: the store's default currency, e.g. \"USD\" "
-                             "(Settings > Currencies); BigCommerce prices are read and written in it")
+            raise ValueError(
+                'currency is required: the store\'s default currency, e.g. "USD" '
+                "(Settings > Currencies); BigCommerce prices are read and written in it"
+            )
         if not is_currency(self.currency):
             raise ValueError(f"currency {self.currency!r} is not an ISO 4217 code")
         return self
@@ -199,14 +205,21 @@ class BigCommerceChannel(BaseChannel):
         self.currency: str = cfg.currency or ""
         token = ctx.secret(cfg, "access_token_env")
         self.client: ApiClient = make_client(
-            cfg, ctx, capabilities=self.capabilities, auth=HeaderAuth("X-Auth-Token", token),
-            default_base_url=API_HOST, base_path=f"/stores/{cfg.store_hash}/v3",
-            error_overrides=ERROR_OVERRIDES, rate_limit_headers=self._rate_limit)
+            cfg,
+            ctx,
+            capabilities=self.capabilities,
+            auth=HeaderAuth("X-Auth-Token", token),
+            default_base_url=API_HOST,
+            base_path=f"/stores/{cfg.store_hash}/v3",
+            error_overrides=ERROR_OVERRIDES,
+            rate_limit_headers=self._rate_limit,
+        )
         self._refs: dict[str, _Ref] = {}
         self._locations_checked = False
         # field key -> location id, for multi-location configs
-        self._stock_keys: dict[str, int] = ({quantity_key(k): int(k) for k in cfg.locations}
-                                            if cfg.locations else {})
+        self._stock_keys: dict[str, int] = (
+            {quantity_key(k): int(k) for k in cfg.locations} if cfg.locations else {}
+        )
 
     def _rate_limit(self, response: httpx.Response, now: datetime) -> RateLimitInfo:
         """BigCommerce's four quota headers: the window's quota sets the pacer's rate (a Pro store
@@ -244,7 +257,9 @@ class BigCommerceChannel(BaseChannel):
                 if not isinstance(row, dict):
                     raise ResponseError(f"GET {path}: expected a list of objects", channel=self.name)
                 yield row
-            pagination = (body.get("meta") or {}).get("pagination") if isinstance(body.get("meta"), dict) else None
+            pagination = (
+                (body.get("meta") or {}).get("pagination") if isinstance(body.get("meta"), dict) else None
+            )
             total_pages = _int(pagination.get("total_pages")) if isinstance(pagination, dict) else None
             if total_pages is not None:
                 if page >= total_pages:
@@ -269,25 +284,34 @@ class BigCommerceChannel(BaseChannel):
         ids = [_int(loc.get("id")) for loc in body["data"] if isinstance(loc, dict)]
         found = [i for i in ids if i is not None]
         if found and self.cfg.default_location_id not in found:
-            raise PermanentError(f"the store's default location is {found[0]}, not default_location_id = "
-                                 f"{self.cfg.default_location_id}; set default_location_id = {found[0]} in "
-                                 "channels.toml", channel=self.name)
+            raise PermanentError(
+                f"the store's default location is {found[0]}, not default_location_id = "
+                f"{self.cfg.default_location_id}; set default_location_id = {found[0]} in "
+                "channels.toml",
+                channel=self.name,
+            )
 
     def _check_locations(self) -> None:
         """With ``locations``: every configured location id exists in the store."""
         if self._locations_checked or not self.multi_location:
             return
-        have = {_int(loc.get("id")): str(loc.get("label") or loc.get("code") or "") for loc in self._locations()}
+        have = {
+            _int(loc.get("id")): str(loc.get("label") or loc.get("code") or "") for loc in self._locations()
+        }
         unknown = [str(i) for i in self._stock_keys.values() if i not in have]
         if unknown:
             listed = ", ".join(f"{k} ({v})" for k, v in have.items() if k is not None) or "none"
-            raise PermanentError(f"locations names location id(s) {', '.join(unknown)}, which this store does "
-                                 f"not have (it has: {listed})", channel=self.name)
+            raise PermanentError(
+                f"locations names location id(s) {', '.join(unknown)}, which this store does "
+                f"not have (it has: {listed})",
+                channel=self.name,
+            )
         self._locations_checked = True
 
     # -- reading ---------------------------------------------------------------------------------
-    def read(self, skus: Collection[str] | None = None,
-             since: datetime | None = None) -> Iterator[RemoteListing]:
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
         """Every SKU (``skus``: only those that exist among them). ``since`` is ignored: see
         ``CAPABILITIES.changed_since``."""
         self._check_locations()
@@ -352,8 +376,9 @@ class BigCommerceChannel(BaseChannel):
             listings = [self._with_stock(r, stock) for r in listings]
         yield from listings
 
-    def _listings(self, product: dict[str, Any],
-                  stock: Mapping[int, dict[int, int]] | None) -> Iterator[RemoteListing]:
+    def _listings(
+        self, product: dict[str, Any], stock: Mapping[int, dict[int, int]] | None
+    ) -> Iterator[RemoteListing]:
         """The SKUs of one product (with ``include=variants``)."""
         pid = _int(product.get("id"))
         if pid is None:
@@ -380,8 +405,11 @@ class BigCommerceChannel(BaseChannel):
             values = dict(common)
             if product_price is not None:
                 values[PRICE] = product_price
-            level = product.get("inventory_level") if tracking == "product" else (
-                base.get("inventory_level") if tracking == "variant" and base is not None else None)
+            level = (
+                product.get("inventory_level")
+                if tracking == "product"
+                else (base.get("inventory_level") if tracking == "variant" and base is not None else None)
+            )
             yield self._listing(sku, ref, values, level, stock)
             return
         for v in variants:
@@ -397,18 +425,31 @@ class BigCommerceChannel(BaseChannel):
             level = v.get("inventory_level") if tracking == "variant" else None
             yield self._listing(sku, ref, values, level, stock)
 
-    def _listing(self, sku: str, ref: _Ref, values: dict[str, Value], level: Any,
-                 stock: Mapping[int, dict[int, int]] | None) -> RemoteListing:
+    def _listing(
+        self,
+        sku: str,
+        ref: _Ref,
+        values: dict[str, Value],
+        level: Any,
+        stock: Mapping[int, dict[int, int]] | None,
+    ) -> RemoteListing:
         self._refs[sku] = ref
         if not self.multi_location:
             qty = _int(level)
             if qty is not None and ref.tracking != "none":
                 values[QUANTITY] = qty
-        extra = {"product_id": ref.product_id, "variant_id": ref.variant_id, "simple": ref.simple,
-                 "tracking": ref.tracking}
-        listing = RemoteListing(sku=sku, values=frozen(values),
-                                remote_id=str(ref.variant_id if ref.variant_id is not None else ref.product_id),
-                                extra=frozen(extra))
+        extra = {
+            "product_id": ref.product_id,
+            "variant_id": ref.variant_id,
+            "simple": ref.simple,
+            "tracking": ref.tracking,
+        }
+        listing = RemoteListing(
+            sku=sku,
+            values=frozen(values),
+            remote_id=str(ref.variant_id if ref.variant_id is not None else ref.product_id),
+            extra=frozen(extra),
+        )
         if stock is not None:
             listing = self._with_stock(listing, stock)
         return listing
@@ -426,8 +467,9 @@ class BigCommerceChannel(BaseChannel):
                 values[key] = at[loc]
         return dataclasses.replace(listing, values=frozen(values))
 
-    def _inventory(self, refs: Sequence[_Ref] | None, skus: Sequence[str] = (),
-                   location: int | None = None) -> dict[int, dict[int, int]]:
+    def _inventory(
+        self, refs: Sequence[_Ref] | None, skus: Sequence[str] = (), location: int | None = None
+    ) -> dict[int, dict[int, int]]:
         """On-hand stock per location: variant id (or -product id) -> {location id: units}.
         ``refs``/``skus`` None: every item of the store."""
         params: list[list[tuple[str, str]]] = []
@@ -440,8 +482,11 @@ class BigCommerceChannel(BaseChannel):
                 params.append([("sku:in", ",".join(chunk)), *loc])
             for sku, ref in zip(skus, refs):
                 if "," in sku:  # cannot be named in sku:in: by its id (one id per request)
-                    ident = (("variant_id:in", str(ref.variant_id)) if ref.variant_id is not None
-                             else ("product_id:in", str(ref.product_id)))
+                    ident = (
+                        ("variant_id:in", str(ref.variant_id))
+                        if ref.variant_id is not None
+                        else ("product_id:in", str(ref.product_id))
+                    )
                     params.append([ident, *loc])
         out: dict[int, dict[int, int]] = {}
         for p in params:
@@ -478,8 +523,10 @@ class BigCommerceChannel(BaseChannel):
                     return Money.parse(exact, self.currency)
             except (InvalidOperation, MoneyError):
                 pass
-            self.ctx.log(f"{self.name}: {sku}: price {raw!r} is not an amount in {self.currency} ({exc}); "
-                         "treated as unknown")
+            self.ctx.log(
+                f"{self.name}: {sku}: price {raw!r} is not an amount in {self.currency} ({exc}); "
+                "treated as unknown"
+            )
             return None
 
     # -- writing ---------------------------------------------------------------------------------
@@ -489,7 +536,9 @@ class BigCommerceChannel(BaseChannel):
             pid = _int(remote.extra.get("product_id"))
             tracking = remote.extra.get("tracking")
             if pid is not None and isinstance(tracking, str):
-                return _Ref(pid, _int(remote.extra.get("variant_id")), bool(remote.extra.get("simple")), tracking)
+                return _Ref(
+                    pid, _int(remote.extra.get("variant_id")), bool(remote.extra.get("simple")), tracking
+                )
         return self._refs.get(item.sku)
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
@@ -511,8 +560,12 @@ class BigCommerceChannel(BaseChannel):
         for index, item in enumerate(batch):
             out = outcomes[index]
             if item.create:
-                out.errors.append(("this adapter does not create BigCommerce products; create it in the store",
-                                   Kind.PERMANENT.value))
+                out.errors.append(
+                    (
+                        "this adapter does not create BigCommerce products; create it in the store",
+                        Kind.PERMANENT.value,
+                    )
+                )
                 continue
             ref = self._ref(item)
             if ref is None:
@@ -536,16 +589,31 @@ class BigCommerceChannel(BaseChannel):
         for item, out in zip(batch, outcomes):
             if out.errors:
                 kind = next((k for _, k in out.errors if k != Kind.PERMANENT.value), Kind.PERMANENT.value)
-                results.append(WriteResult(item.sku, False, frozen(out.applied),
-                                           error="; ".join(m for m, _ in out.errors), error_kind=kind))
+                results.append(
+                    WriteResult(
+                        item.sku,
+                        False,
+                        frozen(out.applied),
+                        error="; ".join(m for m, _ in out.errors),
+                        error_kind=kind,
+                    )
+                )
             elif out.pending is not None:
                 results.append(WriteResult(item.sku, False, frozen(out.applied), pending=out.pending))
             else:
                 results.append(WriteResult.success(item.sku, out.applied))
         return results
 
-    def _plan(self, index: int, item: WriteItem, ref: _Ref, out: _Outcome, products: list[_Entry],
-              variants: list[_Entry], stock: list[_Entry]) -> None:
+    def _plan(
+        self,
+        index: int,
+        item: WriteItem,
+        ref: _Ref,
+        out: _Outcome,
+        products: list[_Entry],
+        variants: list[_Entry],
+        stock: list[_Entry],
+    ) -> None:
         """Sort one item's fields into the three kinds of write (problems go to ``out``)."""
         product: dict[str, Any] = {}
         variant: dict[str, Any] = {}
@@ -564,18 +632,25 @@ class BigCommerceChannel(BaseChannel):
                     problem(f"{key} must be an integer from 0 to {MAX_STOCK}, not {value!r}")
                     continue
                 if ref.tracking == "none":
-                    problem("inventory tracking is off for this product in BigCommerce, so it has no stock to "
-                            "set; turn on inventory tracking (by product or by variant) in the control panel")
+                    problem(
+                        "inventory tracking is off for this product in BigCommerce, so it has no stock to "
+                        "set; turn on inventory tracking (by product or by variant) in the control panel"
+                    )
                     continue
                 if ref.tracking == "product" and not ref.simple:
-                    problem("this product tracks one stock for all its variants, not per variant SKU; set its "
-                            "inventory tracking to 'by variant' in the control panel")
+                    problem(
+                        "this product tracks one stock for all its variants, not per variant SKU; set its "
+                        "inventory tracking to 'by variant' in the control panel"
+                    )
                     continue
                 location = self._location_of(key, problem)
                 if location is None:
                     continue
-                ident: dict[str, Any] = ({"product_id": ref.product_id} if ref.tracking == "product"
-                                         else {"variant_id": ref.variant_id})
+                ident: dict[str, Any] = (
+                    {"product_id": ref.product_id}
+                    if ref.tracking == "product"
+                    else {"variant_id": ref.variant_id}
+                )
                 if ident.get("variant_id", 0) is None:
                     problem("the store did not say this SKU's variant id; re-read it")
                     continue
@@ -596,9 +671,11 @@ class BigCommerceChannel(BaseChannel):
                 if not isinstance(value, str):
                     problem(f"{key} must be text, not {value!r}")
                 elif not ref.simple:
-                    problem(f"a BigCommerce variant has no {key} of its own (it shows its product's, shared by "
-                            f"every variant of product {ref.product_id}); change it there or stop syncing "
-                            f"'{key}' for this channel")
+                    problem(
+                        f"a BigCommerce variant has no {key} of its own (it shows its product's, shared by "
+                        f"every variant of product {ref.product_id}); change it there or stop syncing "
+                        f"'{key}' for this channel"
+                    )
                 elif key == TITLE and not 1 <= len(value) <= 250:
                     problem(f"BigCommerce product names are 1 to 250 characters; this one has {len(value)}")
                 else:
@@ -617,22 +694,27 @@ class BigCommerceChannel(BaseChannel):
         where = field_location(key)
         if self.multi_location:
             if key not in self._stock_keys:
-                problem(f"{key!r} is not one of this channel's locations ({', '.join(sorted(self._stock_keys))})")
+                problem(
+                    f"{key!r} is not one of this channel's locations ({', '.join(sorted(self._stock_keys))})"
+                )
                 return None
             return self._stock_keys[key]
         if where:
-            problem(f"{key!r} needs `locations` in this channel's config (without it omnisync writes the "
-                    "default location's stock as 'quantity')")
+            problem(
+                f"{key!r} needs `locations` in this channel's config (without it omnisync writes the "
+                "default location's stock as 'quantity')"
+            )
             return None
         return self.default_location()
 
     # catalog batches -------------------------------------------------------------------------
-    def _send_catalog(self, path: str, entries: list[_Entry], limit: int, outcomes: list[_Outcome],
-                      state: dict[str, bool]) -> None:
+    def _send_catalog(
+        self, path: str, entries: list[_Entry], limit: int, outcomes: list[_Outcome], state: dict[str, bool]
+    ) -> None:
         """Catalog batches of ``limit``; a refused batch is split in halves until only the SKUs the
         store refuses fail (at most one extra call per SKU of this write)."""
         budget = len(entries)
-        queue: list[list[_Entry]] = [entries[i:i + limit] for i in range(0, len(entries), limit)]
+        queue: list[list[_Entry]] = [entries[i : i + limit] for i in range(0, len(entries), limit)]
         while queue:
             chunk = queue.pop(0)
             try:
@@ -654,8 +736,9 @@ class BigCommerceChannel(BaseChannel):
             state["applied"] = True
             self._catalog_outcomes(path, chunk, body, response.status_code, outcomes)
 
-    def _catalog_outcomes(self, path: str, chunk: Sequence[_Entry], body: Any, status: int,
-                          outcomes: list[_Outcome]) -> None:
+    def _catalog_outcomes(
+        self, path: str, chunk: Sequence[_Entry], body: Any, status: int, outcomes: list[_Outcome]
+    ) -> None:
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
             raise ResponseError(f"PUT {path}: the answer has no 'data' list", channel=self.name)
@@ -681,8 +764,13 @@ class BigCommerceChannel(BaseChannel):
                         out.applied[key] = text
 
     # stock -----------------------------------------------------------------------------------
-    def _send_stock(self, entries: list[_Entry], outcomes: list[_Outcome], state: dict[str, bool],
-                    accepted: list[tuple[_Entry, str]]) -> None:
+    def _send_stock(
+        self,
+        entries: list[_Entry],
+        outcomes: list[_Outcome],
+        state: dict[str, bool],
+        accepted: list[tuple[_Entry, str]],
+    ) -> None:
         """Absolute adjustments of up to 2000 items, grouped by location; a refused request loses
         the items the store names and is sent again without them. The accepted entries go to
         ``accepted`` with their transaction ids."""
@@ -700,8 +788,10 @@ class BigCommerceChannel(BaseChannel):
             chunk = queue.pop(0)
             items = sorted((o for e in chunk for o in e.objects), key=lambda o: o["location_id"])
             try:
-                response = self.client.put("inventory/adjustments/absolute",
-                                           json={"reason": self.cfg.adjustment_reason, "items": items})
+                response = self.client.put(
+                    "inventory/adjustments/absolute",
+                    json={"reason": self.cfg.adjustment_reason, "items": items},
+                )
                 body = self.client.json(response)
             except ChannelError as exc:
                 if _refused(exc):
@@ -728,8 +818,12 @@ class BigCommerceChannel(BaseChannel):
         try:
             seen = self._inventory([e.ref for e, _ in accepted], [e.sku for e, _ in accepted], location)
         except ChannelError as exc:
-            self.ctx.log(self.client.redactor(f"{self.name}: reading back adjusted stock failed ({exc}); "
-                                              "those SKUs stay pending until the next run"))
+            self.ctx.log(
+                self.client.redactor(
+                    f"{self.name}: reading back adjusted stock failed ({exc}); "
+                    "those SKUs stay pending until the next run"
+                )
+            )
             seen = {}
         for e, txid in accepted:
             out = outcomes[e.index]
@@ -750,7 +844,9 @@ class BigCommerceChannel(BaseChannel):
         """One cheap authenticated read (the product count), then the locations stock goes to: the
         configured ``locations`` exist, or ``default_location_id`` is the store's default."""
         body, _ = self._get("catalog/products", [("limit", "1"), ("include_fields", "sku")])
-        pagination = (body.get("meta") or {}).get("pagination") if isinstance(body.get("meta"), dict) else None
+        pagination = (
+            (body.get("meta") or {}).get("pagination") if isinstance(body.get("meta"), dict) else None
+        )
         total = _int(pagination.get("total")) if isinstance(pagination, dict) else None
         count = f"{total} products" if total is not None else "products readable"
         line = f"BigCommerce store {self.cfg.store_hash}: {count}"
@@ -783,8 +879,12 @@ def _stock_of(stock: Mapping[int, dict[int, int]], ref: _Ref) -> dict[int, int]:
 
 def _refused(exc: ChannelError) -> bool:
     """The store answered and refused the request's content (not auth, not a transient failure)."""
-    return (exc.kind in (Kind.PERMANENT, Kind.NOT_FOUND) and exc.status is not None
-            and 400 <= exc.status < 500 and exc.status not in (401, 403))
+    return (
+        exc.kind in (Kind.PERMANENT, Kind.NOT_FOUND)
+        and exc.status is not None
+        and 400 <= exc.status < 500
+        and exc.status not in (401, 403)
+    )
 
 
 def _named_items(message: str, chunk: Sequence[_Entry], status: int | None) -> dict[_Entry, str]:
@@ -847,7 +947,7 @@ def _number(value: str | None) -> float | None:
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(seq), size):
-        yield seq[start:start + size]
+        yield seq[start : start + size]
 
 
 def _filter_chunks(skus: Sequence[str]) -> Iterator[list[str]]:

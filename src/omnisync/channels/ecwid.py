@@ -110,11 +110,13 @@ ERROR_OVERRIDES: dict[int, Kind] = {409: Kind.PERMANENT}
 HINTS: dict[int, str] = {
     401: "the token is wrong or was revoked; copy the secret token of the custom app again",
     402: "Ecwid answers 402 when the store's plan has no API access (free plan) or lacks the "
-         "feature, or the plan's product limit is reached",
+    "feature, or the plan's product limit is reached",
     403: "the token lacks a scope: read_catalog to read, update_catalog to write",
 }
 
-PRODUCT_FIELDS = "id,sku,name,description,price,quantity,unlimited,combinations(id,sku,price,quantity,unlimited)"
+PRODUCT_FIELDS = (
+    "id,sku,name,description,price,quantity,unlimited,combinations(id,sku,price,quantity,unlimited)"
+)
 SEARCH_FIELDS = f"total,count,offset,limit,items({PRODUCT_FIELDS})"
 
 
@@ -132,8 +134,10 @@ class EcwidConfig(ChannelConfig):
         if self.currency is not None and not is_currency(self.currency):
             raise ValueError(f"currency {self.currency!r} is not an ISO 4217 code")
         if self.locations:
-            raise ValueError("Ecwid keeps one stock number per product or combination (no locations); "
-                             "use stock_locations to choose the catalog locations summed into it")
+            raise ValueError(
+                "Ecwid keeps one stock number per product or combination (no locations); "
+                "use stock_locations to choose the catalog locations summed into it"
+            )
         return self
 
 
@@ -219,9 +223,16 @@ class EcwidChannel(BaseChannel):
         token = ctx.secret(cfg, "token_env").strip()
         auth: OmnisyncAuth = QueryAuth({"token": token}) if cfg.auth == "query" else bearer(token)
         self.client: ApiClient = make_client(
-            cfg, ctx, capabilities=self.capabilities, auth=auth, default_base_url=API_ROOT,
-            base_path=f"/api/v3/{cfg.store_id}", error_overrides=ERROR_OVERRIDES,
-            rate_limit_headers=retry_after_header, error_message=ecwid_error_message)
+            cfg,
+            ctx,
+            capabilities=self.capabilities,
+            auth=auth,
+            default_base_url=API_ROOT,
+            base_path=f"/api/v3/{cfg.store_id}",
+            error_overrides=ERROR_OVERRIDES,
+            rate_limit_headers=retry_after_header,
+            error_message=ecwid_error_message,
+        )
         self._refs: dict[str, _Ref] = {}
         self._tickets: dict[str, list[_Entry]] = {}
         self._currency: str | None = cfg.currency
@@ -234,8 +245,9 @@ class EcwidChannel(BaseChannel):
             units = data.get("formatsAndUnits") if isinstance(data, dict) else None
             code = units.get("currency") if isinstance(units, dict) else None
             if not isinstance(code, str) or not is_currency(code):
-                raise ResponseError(f"the store reported currency {code!r}, not an ISO 4217 code",
-                                    channel=self.name)
+                raise ResponseError(
+                    f"the store reported currency {code!r}, not an ISO 4217 code", channel=self.name
+                )
             self._currency = code
         return self._currency
 
@@ -254,15 +266,22 @@ class EcwidChannel(BaseChannel):
             items, total = self._search({"offset": offset, "limit": PAGE_SIZE, "sortBy": "ADDED_TIME_ASC"})
             yield items, total
             offset += len(items)
-            if not items or (total is not None and offset >= total) or (total is None and len(items) < PAGE_SIZE):
+            if (
+                not items
+                or (total is not None and offset >= total)
+                or (total is None and len(items) < PAGE_SIZE)
+            ):
                 return
 
-    def read(self, skus: Collection[str] | None = None,
-             since: datetime | None = None) -> Iterator[RemoteListing]:
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
         """Every listing (``skus``: only those that exist among them). ``since`` is ignored: see
         ``CAPABILITIES.changed_since``."""
         currency = self.currency()
-        source = self._read_all(currency) if skus is None else self._read_some({s for s in skus if s}, currency)
+        source = (
+            self._read_all(currency) if skus is None else self._read_some({s for s in skus if s}, currency)
+        )
         seen: set[str] = set()
         for listing in source:
             if listing.sku not in seen:  # a SKU is unique in a store; never list one twice
@@ -347,8 +366,11 @@ class EcwidChannel(BaseChannel):
             qty = _quantity(combo)
             if qty is not None:
                 values[QUANTITY] = qty
-            price = (self._money(combo.get("price"), currency, csku) if combo.get("price") is not None
-                     else base_price)
+            price = (
+                self._money(combo.get("price"), currency, csku)
+                if combo.get("price") is not None
+                else base_price
+            )
             if price is not None:
                 values[PRICE] = price
             if name is not None:
@@ -360,7 +382,9 @@ class EcwidChannel(BaseChannel):
 
     def _remember(self, sku: str, ref: _Ref, values: dict[str, Value]) -> RemoteListing:
         self._refs[sku] = ref
-        remote_id = str(ref.product_id) if ref.combination_id is None else f"{ref.product_id}/{ref.combination_id}"
+        remote_id = (
+            str(ref.product_id) if ref.combination_id is None else f"{ref.product_id}/{ref.combination_id}"
+        )
         extra = {"product_id": ref.product_id, "combination_id": ref.combination_id}
         return RemoteListing(sku=sku, values=frozen(values), remote_id=remote_id, extra=frozen(extra))
 
@@ -379,8 +403,9 @@ class EcwidChannel(BaseChannel):
                     return Money.parse(rounded, currency)
             except (InvalidOperation, MoneyError):
                 pass
-            self.ctx.log(f"{self.name}: {sku}: price {raw} is not an amount in {currency} ({exc}); "
-                         "treated as unknown")
+            self.ctx.log(
+                f"{self.name}: {sku}: price {raw} is not an amount in {currency} ({exc}); treated as unknown"
+            )
             return None
 
     # -- writing ---------------------------------------------------------------------------------
@@ -405,18 +430,22 @@ class EcwidChannel(BaseChannel):
         for index, item in enumerate(batch):
             if item.create:
                 results[index] = WriteResult.failure(
-                    item.sku, "this adapter does not create Ecwid products; create it in the store",
-                    Kind.PERMANENT.value)
+                    item.sku,
+                    "this adapter does not create Ecwid products; create it in the store",
+                    Kind.PERMANENT.value,
+                )
                 continue
             if item.sku in seen:
-                results[index] = WriteResult.failure(item.sku, "this SKU appears twice in one write",
-                                                     Kind.PERMANENT.value)
+                results[index] = WriteResult.failure(
+                    item.sku, "this SKU appears twice in one write", Kind.PERMANENT.value
+                )
                 continue
             seen.add(item.sku)
             ref = _ref_of(item) or self._refs.get(item.sku)
             if ref is None:
-                results[index] = WriteResult.failure(item.sku, "no product or combination has this SKU",
-                                                     Kind.NOT_FOUND.value)
+                results[index] = WriteResult.failure(
+                    item.sku, "no product or combination has this SKU", Kind.NOT_FOUND.value
+                )
                 continue
             entry = self._entry(index, item, ref, currency)
             if isinstance(entry, WriteResult):
@@ -467,9 +496,11 @@ class EcwidChannel(BaseChannel):
             elif key in (TITLE, DESCRIPTION):
                 what = "name" if key == TITLE else "description"
                 if ref.combination_id is not None:
-                    problems.append(f"an Ecwid combination has no {what} of its own (it shows its product "
-                                    f"{ref.product_id}'s); change it there or stop syncing '{key}' for "
-                                    "this channel")
+                    problems.append(
+                        f"an Ecwid combination has no {what} of its own (it shows its product "
+                        f"{ref.product_id}'s); change it there or stop syncing '{key}' for "
+                        "this channel"
+                    )
                     continue
                 if not isinstance(value, str):
                     problems.append(f"{key} must be text, not {value!r}")
@@ -493,17 +524,22 @@ class EcwidChannel(BaseChannel):
             try:
                 response = self.client.put(e.path, json=e.body)
             except ChannelError as exc:
-                if exc.kind not in (Kind.PERMANENT, Kind.NOT_FOUND, Kind.CONFLICT) or isinstance(exc, ResponseError):
+                if exc.kind not in (Kind.PERMANENT, Kind.NOT_FOUND, Kind.CONFLICT) or isinstance(
+                    exc, ResponseError
+                ):
                     raise
                 # Ecwid refused this product's update: the item's outcome, not the channel's
                 return {e.index: WriteResult.failure(e.sku, str(exc), exc.kind.value)}
             answers = {e.index: _Answer("COMPLETED", response.status_code, self.client.json(response))}
             return self._outcomes(chunk, answers, currency)
-        payload = [{"id": e.sku, "path": "/" + e.path, "method": "PUT", "body": dumps_json(e.body).decode()}
-                   for e in chunk]
+        payload = [
+            {"id": e.sku, "path": "/" + e.path, "method": "PUT", "body": dumps_json(e.body).decode()}
+            for e in chunk
+        ]
         # every sub-request is an absolute PUT: sending the batch again is safe
-        response = self.client.post("batch", params={"stopOnFirstFailure": "false"}, json=payload,
-                                    idempotent=True)
+        response = self.client.post(
+            "batch", params={"stopOnFirstFailure": "false"}, json=payload, idempotent=True
+        )
         data = self.client.json(response)
         ticket = data.get("ticket") if isinstance(data, dict) else None
         if not isinstance(ticket, (str, int)) or isinstance(ticket, bool) or not str(ticket):
@@ -512,12 +548,19 @@ class EcwidChannel(BaseChannel):
         self._tickets[ticket] = list(chunk)
         status, why = self._await(ticket)
         if status is None:
-            return {e.index: WriteResult(e.sku, False, error=why, error_kind=Kind.RETRY.value, pending=ticket)
-                    for e in chunk}
+            return {
+                e.index: WriteResult(e.sku, False, error=why, error_kind=Kind.RETRY.value, pending=ticket)
+                for e in chunk
+            }
         answers = self._answers(chunk, status)
-        if first and answers and all(
+        if (
+            first
+            and answers
+            and all(
                 a.state == "FAILED" and classify_status(a.code or 0, ERROR_OVERRIDES) is Kind.AUTH
-                for a in answers.values()):
+                for a in answers.values()
+            )
+        ):
             # every sub-request refused for the token (a missing update_catalog scope, say):
             # nothing was applied, and the channel as a whole cannot be written
             sample = next(iter(answers.values()))
@@ -544,8 +587,10 @@ class EcwidChannel(BaseChannel):
             if status not in ("QUEUED", "IN_PROGRESS"):
                 return None, f"Ecwid reported batch {ticket} as {status!r}"
             if waited >= budget:
-                return None, (f"Ecwid had not finished batch {ticket} after {budget:g}s "
-                              "(batch_wait_seconds); the next run reads what it did")
+                return None, (
+                    f"Ecwid had not finished batch {ticket} after {budget:g}s "
+                    "(batch_wait_seconds); the next run reads what it did"
+                )
             delay = min(delay * 2, POLL_MAX)
 
     def _answers(self, chunk: Sequence[_Entry], status: dict[str, Any]) -> dict[int, _Answer]:
@@ -574,27 +619,34 @@ class EcwidChannel(BaseChannel):
             text = f"{text} ({HINTS[a.code]})"
         return self.client.redactor(f"{text} (HTTP {a.code})" if a.code else text)
 
-    def _outcomes(self, chunk: Sequence[_Entry], answers: dict[int, _Answer],
-                  currency: str) -> dict[int, WriteResult]:
+    def _outcomes(
+        self, chunk: Sequence[_Entry], answers: dict[int, _Answer], currency: str
+    ) -> dict[int, WriteResult]:
         """Per-entry results: Ecwid's refusals as they are, confirmed updates read back."""
         out: dict[int, WriteResult] = {}
         confirmed: list[_Entry] = []
         for e in chunk:
             a = answers.get(e.index)
             if a is None:
-                out[e.index] = WriteResult.failure(e.sku, "Ecwid's batch report has no answer for this "
-                                                   "request; the next run reads what it did", Kind.RETRY.value)
+                out[e.index] = WriteResult.failure(
+                    e.sku,
+                    "Ecwid's batch report has no answer for this request; the next run reads what it did",
+                    Kind.RETRY.value,
+                )
             elif a.state == "NOT_EXECUTED":
-                out[e.index] = WriteResult.failure(e.sku, "not executed: an earlier request of the batch "
-                                                   "failed", Kind.RETRY.value)
+                out[e.index] = WriteResult.failure(
+                    e.sku, "not executed: an earlier request of the batch failed", Kind.RETRY.value
+                )
             elif a.state == "FAILED" or a.code is None or not 200 <= a.code < 300:
                 kind = classify_status(a.code, ERROR_OVERRIDES) if a.code else Kind.RETRY
-                out[e.index] = WriteResult.failure(e.sku, self._answer_message(a, hint=True),
-                                                   (kind or Kind.PERMANENT).value)
+                out[e.index] = WriteResult.failure(
+                    e.sku, self._answer_message(a, hint=True), (kind or Kind.PERMANENT).value
+                )
             elif not isinstance(a.body, dict) or _int(a.body.get("updateCount")) != 1:
                 count = a.body.get("updateCount") if isinstance(a.body, dict) else None
-                out[e.index] = WriteResult.failure(e.sku, f"Ecwid did not confirm the update (updateCount "
-                                                   f"{count!r})", Kind.PERMANENT.value)
+                out[e.index] = WriteResult.failure(
+                    e.sku, f"Ecwid did not confirm the update (updateCount {count!r})", Kind.PERMANENT.value
+                )
             else:
                 confirmed.append(e)
         if not confirmed:
@@ -604,15 +656,19 @@ class EcwidChannel(BaseChannel):
         except ChannelError as exc:
             for e in confirmed:
                 out[e.index] = WriteResult.failure(
-                    e.sku, f"Ecwid confirmed the update but reading it back failed ({exc}); the next run "
-                    "reads what it holds", Kind.RETRY.value)
+                    e.sku,
+                    f"Ecwid confirmed the update but reading it back failed ({exc}); the next run "
+                    "reads what it holds",
+                    Kind.RETRY.value,
+                )
             return out
         for e in confirmed:
             values = shown.get(e.sku, {})
             applied = {k: values[k] for k in e.keys if k in values}
             if e.problem is not None:
-                out[e.index] = WriteResult(e.sku, False, frozen(applied), error=e.problem,
-                                           error_kind=Kind.PERMANENT.value)
+                out[e.index] = WriteResult(
+                    e.sku, False, frozen(applied), error=e.problem, error_kind=Kind.PERMANENT.value
+                )
             else:
                 out[e.index] = WriteResult.success(e.sku, applied)
         return out
@@ -650,14 +706,20 @@ class EcwidChannel(BaseChannel):
 
     def _entries_of(self, status: dict[str, Any]) -> list[_Entry]:
         responses = status.get("responses")
-        skus = [r["id"] for r in responses if isinstance(r, dict) and isinstance(r.get("id"), str)] \
-            if isinstance(responses, list) else []
+        skus = (
+            [r["id"] for r in responses if isinstance(r, dict) and isinstance(r.get("id"), str)]
+            if isinstance(responses, list)
+            else []
+        )
         missing = [s for s in skus if s not in self._refs]
         if missing:
             for _ in self.read(skus=missing):
                 pass
-        return [_Entry(n, sku, self._refs[sku], {}, FIELD_KINDS)
-                for n, sku in enumerate(skus) if sku in self._refs]
+        return [
+            _Entry(n, sku, self._refs[sku], {}, FIELD_KINDS)
+            for n, sku in enumerate(skus)
+            if sku in self._refs
+        ]
 
     # -- the rest of the protocol ----------------------------------------------------------------
     def check(self) -> str:
@@ -707,7 +769,7 @@ def _int(value: Any) -> int | None:
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(seq), size):
-        yield seq[start:start + size]
+        yield seq[start : start + size]
 
 
 _: type[Channel] = EcwidChannel

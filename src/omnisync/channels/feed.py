@@ -106,9 +106,22 @@ VENDORS: dict[str, Vendor] = {
         # feeds.md 1c header, minus the columns omnisync has no value for (sale_price,
         # sale_price_effective_date, identifier_exists, color, size), plus additional_image_link
         # (1b) after image_link.
-        columns=("id", "title", "description", "link", "image_link", "additional_image_link",
-                 "availability", "price", "brand", "gtin", "mpn", "condition", "item_group_id",
-                 "sell_on_google_quantity"),
+        columns=(
+            "id",
+            "title",
+            "description",
+            "link",
+            "image_link",
+            "additional_image_link",
+            "availability",
+            "price",
+            "brand",
+            "gtin",
+            "mpn",
+            "condition",
+            "item_group_id",
+            "sell_on_google_quantity",
+        ),
         # feeds.md 1b: required for every online product.
         required=("id", "title", "description", "link", "image_link", "availability", "price"),
         in_stock="in_stock",  # feeds.md 1b availability: underscores
@@ -131,13 +144,25 @@ VENDORS: dict[str, Vendor] = {
         section="2",
         # feeds.md 2c header order, without the columns omnisync has no value for, plus
         # additional_image_link, gtin and mpn (2b).
-        columns=("id", "title", "description", "availability", "condition", "price", "link",
-                 "image_link", "additional_image_link", "brand", "gtin", "mpn", "item_group_id",
-                 "quantity_to_sell_on_facebook"),
+        columns=(
+            "id",
+            "title",
+            "description",
+            "availability",
+            "condition",
+            "price",
+            "link",
+            "image_link",
+            "additional_image_link",
+            "brand",
+            "gtin",
+            "mpn",
+            "item_group_id",
+            "quantity_to_sell_on_facebook",
+        ),
         # feeds.md 2b: required for Advantage+ catalog ads (brand/mpn/gtin "one of" is left to
         # `omnisync validate`; the file itself is valid without them).
-        required=("id", "title", "description", "availability", "condition", "price", "link",
-                  "image_link"),
+        required=("id", "title", "description", "availability", "condition", "price", "link", "image_link"),
         in_stock="in stock",  # feeds.md 2b/2d: US-English words with spaces
         out_of_stock="out of stock",
         quantity_column="quantity_to_sell_on_facebook",  # feeds.md 2b/2d
@@ -159,9 +184,22 @@ VENDORS: dict[str, Vendor] = {
         section="3",
         # feeds.md 3c header order, without sale_price, plus additional_image_link, gtin, mpn
         # (3b) and the quantity column (see the module docstring).
-        columns=("id", "title", "description", "link", "image_link", "additional_image_link",
-                 "price", "availability", "condition", "brand", "gtin", "mpn", "item_group_id",
-                 "custom_number_4"),
+        columns=(
+            "id",
+            "title",
+            "description",
+            "link",
+            "image_link",
+            "additional_image_link",
+            "price",
+            "availability",
+            "condition",
+            "brand",
+            "gtin",
+            "mpn",
+            "item_group_id",
+            "custom_number_4",
+        ),
         # feeds.md 3b: required columns.
         required=("id", "title", "description", "link", "image_link", "price", "availability"),
         in_stock="in stock",  # feeds.md 3b/3d
@@ -232,7 +270,7 @@ class FeedConfig(ChannelConfig):
         return v
 
     @model_validator(mode="after")
-    def _file_format_fits(self) -> "FeedConfig":
+    def _file_format_fits(self) -> FeedConfig:
         vendor = VENDORS[self.format]
         if self.file_format is not None and self.file_format not in vendor.file_formats:
             raise ValueError(
@@ -290,8 +328,9 @@ class FeedChannel(BaseChannel):
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         if not isinstance(cfg, FeedConfig):
-            raise ConfigError("a feed channel needs the feed keys (format, path)",
-                              field=f"channels.{cfg.name}")
+            raise ConfigError(
+                "a feed channel needs the feed keys (format, path)", field=f"channels.{cfg.name}"
+            )
         super().__init__(cfg, ctx)
         self.feed_cfg: FeedConfig = cfg
         self.vendor = cfg.vendor
@@ -299,13 +338,17 @@ class FeedChannel(BaseChannel):
         self.path = ctx.path(cfg.path)
 
     # -- protocol ------------------------------------------------------------------------------
-    def read(self, skus: Collection[str] | None = None,
-             since: datetime | None = None) -> Iterator[RemoteListing]:
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
         """What the file publishes now, one listing per row (``since`` is not supported)."""
         feed = self._load()
         wanted = set(skus) if skus is not None else None
-        out = [self._to_remote(sku, row) for sku, row in sorted(feed.rows.items())
-               if wanted is None or sku in wanted]
+        out = [
+            self._to_remote(sku, row)
+            for sku, row in sorted(feed.rows.items())
+            if wanted is None or sku in wanted
+        ]
         return iter(out)
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
@@ -332,8 +375,9 @@ class FeedChannel(BaseChannel):
         try:
             _atomic_write(self.path, data)
         except OSError as exc:
-            raise PermanentError(f"cannot write the feed file {self.path}: {exc.strerror or exc}",
-                                 channel=self.name) from exc
+            raise PermanentError(
+                f"cannot write the feed file {self.path}: {exc.strerror or exc}", channel=self.name
+            ) from exc
         self.ctx.log(f"{self.name}: wrote {self.path} ({len(rows)} products)")
         return results
 
@@ -359,8 +403,9 @@ class FeedChannel(BaseChannel):
         except IsADirectoryError:
             raise PermanentError(f"the feed path {self.path} is a folder", channel=self.name) from None
         except OSError as exc:
-            raise PermanentError(f"cannot read the feed file {self.path}: {exc.strerror or exc}",
-                                 channel=self.name) from exc
+            raise PermanentError(
+                f"cannot read the feed file {self.path}: {exc.strerror or exc}", channel=self.name
+            ) from exc
         if self.file_format == "xml":
             feed = self._parse_xml(raw)
         else:
@@ -545,22 +590,32 @@ class FeedChannel(BaseChannel):
         if existing:
             # Columns omnisync does not write stay as they were (not the legacy quantity column,
             # which the current one replaces).
-            row.update({k: v for k, v in existing.items()
-                        if k not in vendor.columns and k not in vendor.legacy_quantity_columns})
+            row.update(
+                {
+                    k: v
+                    for k, v in existing.items()
+                    if k not in vendor.columns and k not in vendor.legacy_quantity_columns
+                }
+            )
 
         if not sku.strip():
             problem("id", "the SKU is empty")
         elif len(sku) > vendor.id_max:
-            problem("id", f"the SKU is {len(sku)} characters; {vendor.label} ids take at most "
-                            f"{vendor.id_max} (feeds.md {vendor.section}b id)")
+            problem(
+                "id",
+                f"the SKU is {len(sku)} characters; {vendor.label} ids take at most "
+                f"{vendor.id_max} (feeds.md {vendor.section}b id)",
+            )
         row["id"] = sku
 
         # A field omnisync is not told to keep true (sync = [...]) keeps what the file has.
         def keep(kind: str, column: str) -> bool:
             return kind not in synced and existing is not None and bool(existing.get(column, ""))
 
-        for kind, attr, column in ((TITLE, listing.title, "title"),
-                                   (DESCRIPTION, listing.description, "description")):
+        for kind, attr, column in (
+            (TITLE, listing.title, "title"),
+            (DESCRIPTION, listing.description, "description"),
+        ):
             if keep(kind, column):
                 assert existing is not None
                 row[column] = existing[column]
@@ -609,7 +664,7 @@ class FeedChannel(BaseChannel):
         # written %2C, so the comma-separated list of additional images stays unambiguous.
         images = [url.strip().replace(",", "%2C") for url in listing.images if url.strip()]
         row["image_link"] = images[0] if images else ""
-        row["additional_image_link"] = ",".join(images[1:1 + vendor.max_additional_images])
+        row["additional_image_link"] = ",".join(images[1 : 1 + vendor.max_additional_images])
 
         if listing.condition not in CONDITIONS:
             problem("condition", f"condition {listing.condition!r} is not one of {', '.join(CONDITIONS)}")
@@ -622,8 +677,10 @@ class FeedChannel(BaseChannel):
         for column in vendor.required:
             if not row.get(column, "").strip() and column not in bad_columns:
                 hint = " (set the product's link or the channel's link_template)" if column == "link" else ""
-                problem(column, f"{column} is empty; {vendor.label} requires it "
-                                f"(feeds.md {vendor.section}b){hint}")
+                problem(
+                    column,
+                    f"{column} is empty; {vendor.label} requires it (feeds.md {vendor.section}b){hint}",
+                )
 
         if self.file_format == "xml":
             for column, text in row.items():
@@ -722,8 +779,7 @@ class FeedChannel(BaseChannel):
 def _xml_text(text: str) -> str:
     """Element text escaped so that a parser gives back exactly ``text``. A carriage return is a
     character reference, since XML parsers turn a literal one into a line feed."""
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("\r", "&#13;"))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

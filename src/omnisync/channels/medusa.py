@@ -72,11 +72,22 @@ SKU_CHUNK = 100  # SKUs per `?sku=` filter, keeping URLs short
 MAX_BATCH = 1000
 
 LEVEL = "inventory_items.inventory.location_levels"
-VARIANT_FIELDS = ",".join([
-    "id", "sku", "title", "product_id", "manage_inventory", "*prices",
-    "inventory_items.inventory_item_id", "inventory_items.required_quantity",
-    f"{LEVEL}.id", f"{LEVEL}.location_id", f"{LEVEL}.stocked_quantity", f"{LEVEL}.reserved_quantity",
-])
+VARIANT_FIELDS = ",".join(
+    [
+        "id",
+        "sku",
+        "title",
+        "product_id",
+        "manage_inventory",
+        "*prices",
+        "inventory_items.inventory_item_id",
+        "inventory_items.required_quantity",
+        f"{LEVEL}.id",
+        f"{LEVEL}.location_id",
+        f"{LEVEL}.stocked_quantity",
+        f"{LEVEL}.reserved_quantity",
+    ]
+)
 PRODUCT_FIELDS = "id,title,description,variants.id"
 
 # Medusa answers these for a request it refused as a whole (nothing applied): split and retry.
@@ -130,8 +141,12 @@ class MedusaLogin(OmnisyncAuth):
 
     def _login(self) -> httpx.Request:
         body = json.dumps({"email": self.email, "password": self.password}).encode()
-        return httpx.Request("POST", self.login_url, content=body,
-                             headers={"Content-Type": "application/json", "Accept": "application/json"})
+        return httpx.Request(
+            "POST",
+            self.login_url,
+            content=body,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
 
     def _take(self, response: httpx.Response) -> None:
         try:
@@ -140,8 +155,10 @@ class MedusaLogin(OmnisyncAuth):
             body = {}
         if response.status_code != 200:
             message = body.get("message") if isinstance(body, dict) else None
-            raise AuthError(f"login failed: {message or 'Medusa refused the e-mail and password'}",
-                            status=response.status_code)
+            raise AuthError(
+                f"login failed: {message or 'Medusa refused the e-mail and password'}",
+                status=response.status_code,
+            )
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise ResponseError("login failed: Medusa's answer has no token")
@@ -213,7 +230,9 @@ class MedusaChannel(BaseChannel):
 
     @classmethod
     def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
-        max_batch = getattr(cfg, "max_write_batch", None) or MedusaConfig.model_fields["max_write_batch"].default
+        max_batch = (
+            getattr(cfg, "max_write_batch", None) or MedusaConfig.model_fields["max_write_batch"].default
+        )
         return Capabilities(
             fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
             read_page_size=PAGE_SIZE,
@@ -233,11 +252,14 @@ class MedusaChannel(BaseChannel):
             if self.cfg.api_key_env:
                 auth = BasicAuth(self.ctx.secret(self.cfg, "api_key_env"), "")
             else:
-                auth = MedusaLogin(f"{self.cfg.base_url}/auth/user/emailpass",
-                                   self.ctx.secret(self.cfg, "email_env"),
-                                   self.ctx.secret(self.cfg, "password_env"))
-            self._client = make_client(self.cfg, self.ctx, capabilities=self.capabilities,
-                                       auth=auth, default_base_url="")
+                auth = MedusaLogin(
+                    f"{self.cfg.base_url}/auth/user/emailpass",
+                    self.ctx.secret(self.cfg, "email_env"),
+                    self.ctx.secret(self.cfg, "password_env"),
+                )
+            self._client = make_client(
+                self.cfg, self.ctx, capabilities=self.capabilities, auth=auth, default_base_url=""
+            )
         return self._client
 
     def _get(self, path: str, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -261,47 +283,68 @@ class MedusaChannel(BaseChannel):
                 raise ResponseError("Medusa did not describe its store", channel=self.name)
             supported = [c for c in stores[0].get("supported_currencies") or [] if isinstance(c, dict)]
             codes = {str(c.get("currency_code", "")).upper() for c in supported}
-            default = next((str(c.get("currency_code", "")).upper() for c in supported if c.get("is_default")),
-                           None)
+            default = next(
+                (str(c.get("currency_code", "")).upper() for c in supported if c.get("is_default")), None
+            )
             currency = self.cfg.currency or default
             if not currency:
-                raise PermanentError("the store has no default currency; set currency in channels.toml",
-                                     channel=self.name)
+                raise PermanentError(
+                    "the store has no default currency; set currency in channels.toml", channel=self.name
+                )
             if currency not in codes:
-                raise PermanentError(f"the store does not support {currency} (it has "
-                                     f"{', '.join(sorted(codes)) or 'none'}); add it in Medusa or "
-                                     "change currency in channels.toml", channel=self.name)
+                raise PermanentError(
+                    f"the store does not support {currency} (it has "
+                    f"{', '.join(sorted(codes)) or 'none'}); add it in Medusa or "
+                    "change currency in channels.toml",
+                    channel=self.name,
+                )
             got = self._get("admin/stock-locations", [("fields", "id,name"), ("limit", "1000")])
-            locations = {str(loc["id"]): str(loc.get("name", "")) for loc in got.get("stock_locations") or []
-                         if isinstance(loc, dict) and loc.get("id")}
+            locations = {
+                str(loc["id"]): str(loc.get("name", ""))
+                for loc in got.get("stock_locations") or []
+                if isinstance(loc, dict) and loc.get("id")
+            }
             have = ", ".join(f"{k} ({v})" for k, v in locations.items()) or "none"
             note = None
             if self.cfg.locations:
                 unknown = [loc for loc in self.cfg.locations if loc not in locations]
                 if unknown:
-                    raise PermanentError(f"locations names stock location(s) {', '.join(unknown)}, which "
-                                         f"this store does not have (it has: {have})", channel=self.name)
+                    raise PermanentError(
+                        f"locations names stock location(s) {', '.join(unknown)}, which "
+                        f"this store does not have (it has: {have})",
+                        channel=self.name,
+                    )
                 keys = {quantity_key(loc): loc for loc in self.cfg.locations}
             elif len(locations) == 1:
                 keys = {QUANTITY: next(iter(locations))}
             elif not locations:
                 keys, note = {}, "the store has no stock location; create one in Medusa"
             else:
-                raise PermanentError(f"the store has {len(locations)} stock locations ({have}): say "
-                                     "which catalog locations feed each with `locations` in "
-                                     "channels.toml", channel=self.name)
+                raise PermanentError(
+                    f"the store has {len(locations)} stock locations ({have}): say "
+                    "which catalog locations feed each with `locations` in "
+                    "channels.toml",
+                    channel=self.name,
+                )
             self._shop = _Shop(currency, locations, keys, note)
         return self._shop
 
     # -- reading -------------------------------------------------------------------------------
     def _variant_pages(self, skus: Sequence[str] | None) -> Iterator[list[dict[str, Any]]]:
         chunks: list[list[str] | None] = (
-            [None] if skus is None else [list(skus[i:i + SKU_CHUNK]) for i in range(0, len(skus), SKU_CHUNK)])
+            [None]
+            if skus is None
+            else [list(skus[i : i + SKU_CHUNK]) for i in range(0, len(skus), SKU_CHUNK)]
+        )
         for chunk in chunks:
             offset = 0
             while True:
-                params = [("fields", VARIANT_FIELDS), ("limit", str(PAGE_SIZE)), ("offset", str(offset)),
-                          ("order", "id")]
+                params = [
+                    ("fields", VARIANT_FIELDS),
+                    ("limit", str(PAGE_SIZE)),
+                    ("offset", str(offset)),
+                    ("order", "id"),
+                ]
                 if chunk is not None:
                     params += [("sku", s) for s in chunk]
                 page = self._get("admin/product-variants", params)
@@ -318,9 +361,11 @@ class MedusaChannel(BaseChannel):
         out: dict[str, dict[str, Any]] = {}
         ordered = sorted(ids)
         for i in range(0, len(ordered), SKU_CHUNK):
-            part = ordered[i:i + SKU_CHUNK]
-            got = self._get("admin/products", [("fields", PRODUCT_FIELDS), ("limit", str(len(part)))]
-                            + [("id", pid) for pid in part])
+            part = ordered[i : i + SKU_CHUNK]
+            got = self._get(
+                "admin/products",
+                [("fields", PRODUCT_FIELDS), ("limit", str(len(part)))] + [("id", pid) for pid in part],
+            )
             for p in got.get("products") or []:
                 if isinstance(p, dict) and p.get("id"):
                     out[str(p["id"])] = p
@@ -337,8 +382,9 @@ class MedusaChannel(BaseChannel):
                     out[sku] = self._decode(v, products.get(str(v.get("product_id"))) or {}, shop)
         return out
 
-    def read(self, skus: Collection[str] | None = None,
-             since: datetime | None = None) -> Iterator[RemoteListing]:
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
         """Every variant with a SKU (or only ``skus``); ``since`` is ignored (see capabilities)."""
         wanted = sorted({s for s in skus if s}) if skus is not None else None
         if wanted == []:
@@ -347,12 +393,18 @@ class MedusaChannel(BaseChannel):
         for sku in sorted(found):
             ref, values = found[sku]
             self._refs[sku] = ref
-            yield RemoteListing(sku, frozen(values), remote_id=ref.variant_id,
-                                extra=frozen({"variant_id": ref.variant_id, "product_id": ref.product_id,
-                                              "single": ref.single}))
+            yield RemoteListing(
+                sku,
+                frozen(values),
+                remote_id=ref.variant_id,
+                extra=frozen(
+                    {"variant_id": ref.variant_id, "product_id": ref.product_id, "single": ref.single}
+                ),
+            )
 
-    def _decode(self, v: Mapping[str, Any], product: Mapping[str, Any],
-                shop: _Shop) -> tuple[_Ref, dict[str, Value]]:
+    def _decode(
+        self, v: Mapping[str, Any], product: Mapping[str, Any], shop: _Shop
+    ) -> tuple[_Ref, dict[str, Value]]:
         sku = str(v.get("sku"))
         variants = product.get("variants")
         single = isinstance(variants, list) and len(variants) == 1
@@ -363,18 +415,24 @@ class MedusaChannel(BaseChannel):
         if not v.get("manage_inventory"):
             ref.stock_problem = "the variant does not manage inventory in Medusa (manage_inventory is off)"
         elif len(links) != 1 or links[0].get("required_quantity") not in (1, None):
-            ref.stock_problem = "the variant is a kit of several inventory items; omnisync leaves its stock alone"
+            ref.stock_problem = (
+                "the variant is a kit of several inventory items; omnisync leaves its stock alone"
+            )
         elif shop.stock_note:
             ref.stock_problem = shop.stock_note
         else:
             ref.inventory_item_id = str(links[0].get("inventory_item_id"))
             levels: dict[str, tuple[int, int]] = {}
-            for lv in ((links[0].get("inventory") or {}).get("location_levels") or []):
+            for lv in (links[0].get("inventory") or {}).get("location_levels") or []:
                 try:
-                    levels[str(lv["location_id"])] = (int(lv["stocked_quantity"]), int(lv["reserved_quantity"]))
+                    levels[str(lv["location_id"])] = (
+                        int(lv["stocked_quantity"]),
+                        int(lv["reserved_quantity"]),
+                    )
                 except (KeyError, TypeError, ValueError):
-                    raise ResponseError(f"Medusa sent a malformed stock level for {sku}",
-                                        channel=self.name) from None
+                    raise ResponseError(
+                        f"Medusa sent a malformed stock level for {sku}", channel=self.name
+                    ) from None
             ref.levels = {loc: reserved for loc, (_, reserved) in levels.items()}
             for key, loc in shop.stock_keys.items():
                 stocked, reserved = levels.get(loc, (0, 0))
@@ -396,8 +454,12 @@ class MedusaChannel(BaseChannel):
     def _base_price(prices: Sequence[Mapping[str, Any]], currency: str) -> Mapping[str, Any] | None:
         """The variant's plain price in ``currency``: no price rules, no quantity tiers."""
         for p in prices:
-            if (str(p.get("currency_code", "")).upper() == currency and not p.get("rules")
-                    and p.get("min_quantity") is None and p.get("max_quantity") is None):
+            if (
+                str(p.get("currency_code", "")).upper() == currency
+                and not p.get("rules")
+                and p.get("min_quantity") is None
+                and p.get("max_quantity") is None
+            ):
                 return p
         return None
 
@@ -422,8 +484,9 @@ class MedusaChannel(BaseChannel):
                 return "products", product
             return None
 
-        return pack_writes(writes, request,
-                           {"stock": limit, "products": limit, "variants": limit, "other": limit})
+        return pack_writes(
+            writes, request, {"stock": limit, "products": limit, "variants": limit, "other": limit}
+        )
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         limit = self.capabilities.max_write_batch
@@ -441,8 +504,11 @@ class MedusaChannel(BaseChannel):
             ref = self._refs.get(item.sku)
             if ref is None:
                 results[item.sku] = WriteResult.failure(
-                    item.sku, "no variant has this SKU in the Medusa store; create the product and its "
-                    "variant in Medusa first (omnisync updates existing listings)", Kind.NOT_FOUND.value)
+                    item.sku,
+                    "no variant has this SKU in the Medusa store; create the product and its "
+                    "variant in Medusa first (omnisync updates existing listings)",
+                    Kind.NOT_FOUND.value,
+                )
                 continue
             p = self._prepare(item, ref, shop)
             if p.error is not None:
@@ -454,17 +520,17 @@ class MedusaChannel(BaseChannel):
         # each kind of request carries at most max_write_batch SKUs (the engine's batches fit)
         products = [p for p in pending if p.error is None and p.product]
         for start in range(0, len(products), limit):
-            self._write_products(products[start:start + limit])
+            self._write_products(products[start : start + limit])
         by_product: dict[str, list[_Pending]] = {}
         for p in pending:
             if p.error is None and p.variant:
                 by_product.setdefault(p.ref.product_id, []).append(p)
         for pid, group in by_product.items():
             for start in range(0, len(group), limit):
-                self._write_variants(pid, group[start:start + limit])
+                self._write_variants(pid, group[start : start + limit])
         stock = [p for p in pending if p.error is None and p.levels]
         for start in range(0, len(stock), limit):
-            self._write_stock(stock[start:start + limit])
+            self._write_stock(stock[start : start + limit])
 
         # read back what Medusa holds now: a 200 that changed nothing must not pass as applied
         done = [p for p in pending if p.error is None]
@@ -475,8 +541,9 @@ class MedusaChannel(BaseChannel):
                 results[sku] = WriteResult.failure(sku, p.error, p.kind)
                 continue
             if sku not in now:
-                results[sku] = WriteResult.failure(sku, "the variant is gone from Medusa after the write",
-                                                   Kind.NOT_FOUND.value)
+                results[sku] = WriteResult.failure(
+                    sku, "the variant is gone from Medusa after the write", Kind.NOT_FOUND.value
+                )
                 continue
             ref, values = now[sku]
             self._refs[sku] = ref
@@ -551,8 +618,9 @@ class MedusaChannel(BaseChannel):
 
     def _write_variants(self, product_id: str, group: Sequence[_Pending]) -> None:
         updates = [{"id": p.ref.variant_id, **p.variant} for p in group]
-        failed = self._bisect(updates, lambda part: self._post(
-            f"admin/products/{product_id}/variants/batch", {"update": part}))
+        failed = self._bisect(
+            updates, lambda part: self._post(f"admin/products/{product_id}/variants/batch", {"update": part})
+        )
         for i, message in failed.items():
             group[i].error = f"Medusa refused the variant update: {message}"
 
@@ -565,8 +633,9 @@ class MedusaChannel(BaseChannel):
                 for op, level in p.levels:
                     body[op].append(level)
             # a level created twice fails the second time: only pure updates are safe to resend
-            data = self._post("admin/inventory-items/location-levels/batch", body,
-                              idempotent=not body["create"])
+            data = self._post(
+                "admin/inventory-items/location-levels/batch", body, idempotent=not body["create"]
+            )
             for key in ("created", "updated"):
                 answers.extend(lv for lv in data.get(key) or [] if isinstance(lv, dict))
 
@@ -576,11 +645,13 @@ class MedusaChannel(BaseChannel):
         got: dict[tuple[str, str], int] = {}
         for lv in answers:
             try:
-                got[(str(lv["inventory_item_id"]), str(lv["location_id"]))] = (
-                    int(lv["stocked_quantity"]) - int(lv.get("reserved_quantity") or 0))
+                got[(str(lv["inventory_item_id"]), str(lv["location_id"]))] = int(
+                    lv["stocked_quantity"]
+                ) - int(lv.get("reserved_quantity") or 0)
             except (KeyError, TypeError, ValueError):
-                raise ResponseError("Medusa answered the stock update with a malformed level",
-                                    channel=self.name) from None
+                raise ResponseError(
+                    "Medusa answered the stock update with a malformed level", channel=self.name
+                ) from None
         stock_keys = self.shop().stock_keys
         for p in pending:
             if p.error is None:
@@ -604,8 +675,10 @@ class MedusaChannel(BaseChannel):
                     failed[lo] = _reason(exc, self.name)
                     return
                 if lo == 0 and hi == len(units):
-                    self.ctx.log(f"{self.name}: Medusa refused a batch of {hi - lo} "
-                                 f"({_reason(exc, self.name)}); splitting it to find what it cannot take")
+                    self.ctx.log(
+                        f"{self.name}: Medusa refused a batch of {hi - lo} "
+                        f"({_reason(exc, self.name)}); splitting it to find what it cannot take"
+                    )
                 mid = (lo + hi) // 2
                 go(lo, mid)
                 go(mid, hi)
@@ -619,7 +692,9 @@ class MedusaChannel(BaseChannel):
         self._shop = None  # ask the server now: a cached answer says nothing about reachability
         shop = self.shop()
         where = ", ".join(f"{k} = {v} ({shop.locations.get(v, '?')})" for k, v in shop.stock_keys.items())
-        return f"Medusa {self.cfg.base_url}: sells in {shop.currency}; {where or shop.stock_note or 'no stock'}"
+        return (
+            f"Medusa {self.cfg.base_url}: sells in {shop.currency}; {where or shop.stock_note or 'no stock'}"
+        )
 
     def close(self) -> None:
         if self._client is not None:
@@ -638,9 +713,11 @@ def _check_shared_products(pending: Sequence[_Pending]) -> None:
             skus = sorted(s for group in options.values() for s in group)
             for p in pending:
                 if p.ref.product_id == pid and p.item.sku in skus:
-                    p.error = (f"description: SKUs {', '.join(skus)} are variants of one Medusa product, "
-                               "which has one description, but the catalog gives them different ones; "
-                               "make them equal")
+                    p.error = (
+                        f"description: SKUs {', '.join(skus)} are variants of one Medusa product, "
+                        "which has one description, but the catalog gives them different ones; "
+                        "make them equal"
+                    )
 
 
 def _price_set(prices: Sequence[Mapping[str, Any]], currency: str, amount: Decimal) -> list[dict[str, Any]]:
@@ -658,8 +735,12 @@ def _price_set(prices: Sequence[Mapping[str, Any]], currency: str, amount: Decim
                 entry[k] = p[k]
         if p.get("rules"):
             entry["rules"] = p["rules"]
-        plain = (str(p.get("currency_code", "")).upper() == currency and not p.get("rules")
-                 and p.get("min_quantity") is None and p.get("max_quantity") is None)
+        plain = (
+            str(p.get("currency_code", "")).upper() == currency
+            and not p.get("rules")
+            and p.get("min_quantity") is None
+            and p.get("max_quantity") is None
+        )
         if plain and not replaced:
             entry["amount"] = amount
             replaced = True
@@ -682,7 +763,7 @@ def _decimal(value: Any) -> Decimal:
 
 def _reason(exc: ChannelError, channel: str) -> str:
     text = str(exc)
-    return text[len(channel) + 2:] if text.startswith(f"{channel}: ") else text
+    return text[len(channel) + 2 :] if text.startswith(f"{channel}: ") else text
 
 
 _: type[Channel] = MedusaChannel

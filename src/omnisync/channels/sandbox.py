@@ -74,8 +74,9 @@ class SandboxConfig(ChannelConfig):
     simulate_sales: int = Field(default=0, ge=0, description="units sold at random before each read")
     seed: int | None = None
     write_delay_ms: int = Field(default=0, ge=0, le=60_000, description="latency per write batch")
-    max_title_length: int | None = Field(default=None, ge=1, description="reject longer titles, "
-                                         "as a marketplace would (per SKU)")
+    max_title_length: int | None = Field(
+        default=None, ge=1, description="reject longer titles, as a marketplace would (per SKU)"
+    )
 
 
 def _now() -> str:
@@ -101,8 +102,10 @@ def sell(path: Path, sku: str, units: int) -> int:
             raise KeyError(f"{sku} is not listed on {path}")
         sold = min(units, row[0])
         if sold > 0:
-            conn.execute("UPDATE listings SET quantity=quantity-?, version=version+1, updated_at=? "
-                         "WHERE sku=?", (sold, _now(), sku))
+            conn.execute(
+                "UPDATE listings SET quantity=quantity-?, version=version+1, updated_at=? WHERE sku=?",
+                (sold, _now(), sku),
+            )
             conn.execute("INSERT INTO sales(sku, units, at) VALUES (?,?,?)", (sku, sold, _now()))
         conn.execute("COMMIT")
         return sold
@@ -144,8 +147,9 @@ class SandboxChannel(BaseChannel):
                 self.file.parent.mkdir(parents=True, exist_ok=True)
                 self._conn = connect(self.file)
             except sqlite3.DatabaseError as exc:
-                raise ChannelError(f"cannot open sandbox {self.file}: {exc}", channel=self.name,
-                                   kind=Kind.PERMANENT) from None
+                raise ChannelError(
+                    f"cannot open sandbox {self.file}: {exc}", channel=self.name, kind=Kind.PERMANENT
+                ) from None
         return self._conn
 
     def close(self) -> None:
@@ -159,8 +163,7 @@ class SandboxChannel(BaseChannel):
             return
         self._sold_this_run = True
         rng = random.Random(self.cfg.seed)
-        skus = [r[0] for r in self.conn.execute(
-            "SELECT sku FROM listings WHERE quantity > 0 ORDER BY sku")]
+        skus = [r[0] for r in self.conn.execute("SELECT sku FROM listings WHERE quantity > 0 ORDER BY sku")]
         for _ in range(self.cfg.simulate_sales):
             if not skus:
                 break
@@ -168,30 +171,37 @@ class SandboxChannel(BaseChannel):
             if sell(self.file, sku, 1) == 0:
                 skus.remove(sku)
 
-    def read(self, skus: Collection[str] | None = None,
-             since: datetime | None = None) -> Iterator[RemoteListing]:
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
         """Every listing (or only ``skus``), in pages; with ``since``, only the listings changed
         at or after it: every write and every sale moves a listing's ``updated_at``."""
         self._simulate_sales()
-        stamp = ("" if since is None else
-                 since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+        stamp = (
+            ""
+            if since is None
+            else since.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
         page = self.capabilities.read_page_size
         columns = "sku, quantity, price_minor, currency, title, description, version"
         if skus is not None:  # looked up by SKU, a page's worth per call
             wanted = sorted(set(skus))
             for start in range(0, len(wanted), page):
-                chunk = wanted[start:start + page]
+                chunk = wanted[start : start + page]
                 rows = self.conn.execute(
                     f"SELECT {columns} FROM listings WHERE sku IN ({','.join('?' * len(chunk))}) "
-                    "AND updated_at >= ? ORDER BY sku", (*chunk, stamp)).fetchall()
+                    "AND updated_at >= ? ORDER BY sku",
+                    (*chunk, stamp),
+                ).fetchall()
                 self._count()
                 yield from map(_listing, rows)
             return
         last = ""
         while True:
             rows = self.conn.execute(
-                f"SELECT {columns} FROM listings WHERE sku > ? AND updated_at >= ? ORDER BY sku "
-                "LIMIT ?", (last, stamp, page)).fetchall()
+                f"SELECT {columns} FROM listings WHERE sku > ? AND updated_at >= ? ORDER BY sku LIMIT ?",
+                (last, stamp, page),
+            ).fetchall()
             self._count()
             yield from map(_listing, rows)
             if len(rows) < page:
@@ -204,9 +214,12 @@ class SandboxChannel(BaseChannel):
     # -- writing -----------------------------------------------------------------------------
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         if len(batch) > self.capabilities.max_write_batch:
-            raise ChannelError(f"batch of {len(batch)} exceeds the limit of "
-                               f"{self.capabilities.max_write_batch}", channel=self.name,
-                               status=413, kind=Kind.PERMANENT)
+            raise ChannelError(
+                f"batch of {len(batch)} exceeds the limit of {self.capabilities.max_write_batch}",
+                channel=self.name,
+                status=413,
+                kind=Kind.PERMANENT,
+            )
         self.ctx.counters[self.name] = self.ctx.counters.get(self.name, 0) + 1
         if self.cfg.write_delay_ms:
             time.sleep(self.cfg.write_delay_ms / 1000)
@@ -234,14 +247,19 @@ class SandboxChannel(BaseChannel):
         expected = item.expected.get(QUANTITY)
         if row is not None and isinstance(expected, int) and row[0] != expected:
             return WriteResult.failure(
-                item.sku, f"quantity is {row[0]}, expected {expected} (changed since it was read)",
-                Kind.CONFLICT.value)
+                item.sku,
+                f"quantity is {row[0]}, expected {expected} (changed since it was read)",
+                Kind.CONFLICT.value,
+            )
         values = dict(item.values)
         title = values.get(TITLE)
         limit = self.cfg.max_title_length
         if limit is not None and isinstance(title, str) and len(title) > limit:
-            return WriteResult.failure(item.sku, f"title is {len(title)} characters; this "
-                                       f"marketplace allows {limit}", Kind.PERMANENT.value)
+            return WriteResult.failure(
+                item.sku,
+                f"title is {len(title)} characters; this marketplace allows {limit}",
+                Kind.PERMANENT.value,
+            )
         now = _now()
         if row is None:
             c.execute("INSERT INTO listings(sku, updated_at) VALUES (?, ?)", (item.sku, now))
@@ -259,20 +277,24 @@ class SandboxChannel(BaseChannel):
                 args.append(value)
             else:
                 return WriteResult.failure(item.sku, f"cannot write {key}={value!r}")
-        c.execute(f"UPDATE listings SET {', '.join(sets)}, version=version+1, updated_at=? "
-                  "WHERE sku=?", (*args, now, item.sku))
-        c.execute("INSERT INTO applied_writes(key, sku, payload, applied_at) VALUES (?,?,?,?)",
-                  (item.key, item.sku, json.dumps(_encode(values)), now))
+        c.execute(
+            f"UPDATE listings SET {', '.join(sets)}, version=version+1, updated_at=? WHERE sku=?",
+            (*args, now, item.sku),
+        )
+        c.execute(
+            "INSERT INTO applied_writes(key, sku, payload, applied_at) VALUES (?,?,?,?)",
+            (item.key, item.sku, json.dumps(_encode(values)), now),
+        )
         return WriteResult.success(item.sku, values)
 
     def applied(self, keys: Collection[str]) -> set[str]:
         out: set[str] = set()
         keys = list(keys)
         for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
+            chunk = keys[i : i + 500]
             rows = self.conn.execute(
-                f"SELECT key FROM applied_writes WHERE key IN ({','.join('?' * len(chunk))})",
-                chunk).fetchall()
+                f"SELECT key FROM applied_writes WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
             out.update(r[0] for r in rows)
         return out
 

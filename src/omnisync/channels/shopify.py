@@ -199,8 +199,7 @@ class ShopifyConfig(ChannelConfig):
     @classmethod
     def _version(cls, v: str) -> str:
         if v != "unstable" and not _VERSION.match(v):
-            raise ValueError(f"{v!r} is not a Shopify API version (YYYY-01, -04, -07 or -10, "
-                             "e.g. \"2026-04\")")
+            raise ValueError(f'{v!r} is not a Shopify API version (YYYY-01, -04, -07 or -10, e.g. "2026-04")')
         return v
 
     @field_validator("locations")
@@ -208,8 +207,10 @@ class ShopifyConfig(ChannelConfig):
     def _location_ids(cls, v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
         for key in v or {}:
             if not (key.isdigit() or _LOCATION_GID.match(key)):
-                raise ValueError(f"location {key!r} is not a Shopify location id (the number in "
-                                 "Settings > Locations > the location's address bar)")
+                raise ValueError(
+                    f"location {key!r} is not a Shopify location id (the number in "
+                    "Settings > Locations > the location's address bar)"
+                )
         return v
 
     @model_validator(mode="after")
@@ -220,8 +221,10 @@ class ShopifyConfig(ChannelConfig):
         if self.access_token_env and creds:
             raise ValueError("set access_token_env, or client_id_env and client_secret_env, not both")
         if not self.access_token_env and not (self.client_id_env and self.client_secret_env):
-            raise ValueError("set access_token_env (an Admin API access token), or client_id_env "
-                             "and client_secret_env (a Dev Dashboard app's client credentials)")
+            raise ValueError(
+                "set access_token_env (an Admin API access token), or client_id_env "
+                "and client_secret_env (a Dev Dashboard app's client credentials)"
+            )
         if self.currency is not None and not is_currency(self.currency):
             raise ValueError(f"currency {self.currency!r} is not an ISO 4217 code")
         return self
@@ -261,24 +264,28 @@ def _variant_fields(locations: Sequence[str], *, literal: bool) -> str:
     (``$l0``... variables, or literal ids for a bulk query, which takes no variables)."""
     levels = " ".join(
         f"q{i}: inventoryLevel(locationId: {json.dumps(loc) if literal else f'$l{i}'}) "
-        f"{{ quantities(names: [\"{QUANTITY_NAME}\"]) {{ name quantity }} }}"
-        for i, loc in enumerate(locations))
-    return ("id sku price product { id title descriptionHtml hasOnlyDefaultVariant } "
-            f"inventoryItem {{ id tracked {levels} }}")
+        f'{{ quantities(names: ["{QUANTITY_NAME}"]) {{ name quantity }} }}'
+        for i, loc in enumerate(locations)
+    )
+    return (
+        "id sku price product { id title descriptionHtml hasOnlyDefaultVariant } "
+        f"inventoryItem {{ id tracked {levels} }}"
+    )
 
 
 def variants_query(n_locations: int) -> str:
     defs = "".join(f", $l{i}: ID!" for i in range(n_locations))
     fields = _variant_fields([""] * n_locations, literal=False)
-    return (f"query OmnisyncVariants($first: Int!, $after: String, $query: String{defs}) {{\n"
-            f"  productVariants(first: $first, after: $after, query: $query, sortKey: ID) {{\n"
-            f"    pageInfo {{ hasNextPage endCursor }}\n"
-            f"    nodes {{ {fields} }}\n  }}\n}}")
+    return (
+        f"query OmnisyncVariants($first: Int!, $after: String, $query: String{defs}) {{\n"
+        f"  productVariants(first: $first, after: $after, query: $query, sortKey: ID) {{\n"
+        f"    pageInfo {{ hasNextPage endCursor }}\n"
+        f"    nodes {{ {fields} }}\n  }}\n}}"
+    )
 
 
 def bulk_variants_query(locations: Sequence[str]) -> str:
-    return ("{ productVariants { edges { node { " + _variant_fields(locations, literal=True)
-            + " } } } }")
+    return "{ productVariants { edges { node { " + _variant_fields(locations, literal=True) + " } } } }"
 
 
 SIBLINGS = """query OmnisyncSiblings($first: Int!, $after: String, $query: String!) {
@@ -303,28 +310,36 @@ BULK_STATUS = """query OmnisyncBulkStatus($id: ID!) {
 
 BULK_CURRENT = "query OmnisyncBulkCurrent { currentBulkOperation { id status query } }"
 
-_SET_SELECTION = (f"inventoryAdjustmentGroup {{ changes(quantityNames: [\"{QUANTITY_NAME}\"]) "
-                  "{ name delta quantityAfterChange item { id } location { id } } } "
-                  "userErrors { code field message }")
+_SET_SELECTION = (
+    f'inventoryAdjustmentGroup {{ changes(quantityNames: ["{QUANTITY_NAME}"]) '
+    "{ name delta quantityAfterChange item { id } location { id } } } "
+    "userErrors { code field message }"
+)
 
 
 def set_quantities_mutation(version: str) -> str:
     """``inventorySetQuantities`` as the API version wants it: with an ``@idempotent`` key from
     2026-01 (Shopify answers a repeated key with the first outcome)."""
     if uses_idempotency(version):
-        return ("mutation OmnisyncSetQuantities($input: InventorySetQuantitiesInput!, "
-                "$idempotencyKey: String!) {\n"
-                "  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {\n"
-                f"    {_SET_SELECTION}\n  }}\n}}")
-    return ("mutation OmnisyncSetQuantities($input: InventorySetQuantitiesInput!) {\n"
-            f"  inventorySetQuantities(input: $input) {{\n    {_SET_SELECTION}\n  }}\n}}")
+        return (
+            "mutation OmnisyncSetQuantities($input: InventorySetQuantitiesInput!, "
+            "$idempotencyKey: String!) {\n"
+            "  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {\n"
+            f"    {_SET_SELECTION}\n  }}\n}}"
+        )
+    return (
+        "mutation OmnisyncSetQuantities($input: InventorySetQuantitiesInput!) {\n"
+        f"  inventorySetQuantities(input: $input) {{\n    {_SET_SELECTION}\n  }}\n}}"
+    )
 
 
 def prices_mutation(n: int) -> str:
     defs = ", ".join(f"$p{i}: ID!, $v{i}: [ProductVariantsBulkInput!]!" for i in range(n))
     body = "\n".join(
         f"  p{i}: productVariantsBulkUpdate(productId: $p{i}, variants: $v{i}, allowPartialUpdates: true) "
-        "{ productVariants { id price } userErrors { code field message } }" for i in range(n))
+        "{ productVariants { id price } userErrors { code field message } }"
+        for i in range(n)
+    )
     return f"mutation OmnisyncPrices({defs}) {{\n{body}\n}}"
 
 
@@ -332,7 +347,9 @@ def products_mutation(n: int) -> str:
     defs = ", ".join(f"$u{i}: ProductUpdateInput!" for i in range(n))
     body = "\n".join(
         f"  u{i}: productUpdate(product: $u{i}) "
-        "{ product { id title descriptionHtml } userErrors { field message } }" for i in range(n))
+        "{ product { id title descriptionHtml } userErrors { field message } }"
+        for i in range(n)
+    )
     return f"mutation OmnisyncProducts({defs}) {{\n{body}\n}}"
 
 
@@ -411,7 +428,7 @@ def cost_limit(response: httpx.Response, now: datetime) -> RateLimitInfo:
     if info.retry_after is not None:
         return info
     body = _json(response)
-    cost = ((body.get("extensions") or {}).get("cost") if isinstance(body, dict) else None)
+    cost = (body.get("extensions") or {}).get("cost") if isinstance(body, dict) else None
     if not isinstance(cost, dict):
         return info
     status = cost.get("throttleStatus")
@@ -441,13 +458,23 @@ class ClientCredentials(OAuth2RefreshAuth):
     fetched before the first call and once more after a 401 (these tokens expire)."""
 
     def __init__(self, token_url: str, client_id: str, client_secret: str) -> None:
-        super().__init__(token_url=token_url, client_id=client_id, client_secret=client_secret,
-                         refresh_token="", client_auth="body", header="X-Shopify-Access-Token",
-                         prefix="", clock=time.monotonic)
+        super().__init__(
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token="",
+            client_auth="body",
+            header="X-Shopify-Access-Token",
+            prefix="",
+            clock=time.monotonic,
+        )
 
     def _refresh_request(self) -> httpx.Request:
-        data = {"grant_type": "client_credentials", "client_id": self.client_id,
-                "client_secret": self.client_secret}
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
         return httpx.Request("POST", self.token_url, data=data, headers={"Accept": "application/json"})
 
 
@@ -502,8 +529,13 @@ class _Outcome:
                 break
         else:
             kind = Kind.PERMANENT.value
-        return WriteResult(self.item.sku, False, frozen(self.applied),
-                           error="; ".join(m for m, _ in self.errors), error_kind=kind)
+        return WriteResult(
+            self.item.sku,
+            False,
+            frozen(self.applied),
+            error="; ".join(m for m, _ in self.errors),
+            error_kind=kind,
+        )
 
 
 class _Run:
@@ -561,12 +593,22 @@ class ShopifyChannel(BaseChannel):
         if cfg.access_token_env:
             auth = HeaderAuth("X-Shopify-Access-Token", ctx.secret(cfg, "access_token_env"))
         else:
-            auth = ClientCredentials(f"{root}/admin/oauth/access_token",
-                                     ctx.secret(cfg, "client_id_env"), ctx.secret(cfg, "client_secret_env"))
+            auth = ClientCredentials(
+                f"{root}/admin/oauth/access_token",
+                ctx.secret(cfg, "client_id_env"),
+                ctx.secret(cfg, "client_secret_env"),
+            )
         self.client: ApiClient = make_client(
-            cfg, ctx, capabilities=self.capabilities, auth=auth, default_base_url=root,
-            base_path=f"/admin/api/{cfg.api_version}", rate_limit_headers=cost_limit,
-            error_message=error_message, body_errors=graphql_errors)
+            cfg,
+            ctx,
+            capabilities=self.capabilities,
+            auth=auth,
+            default_base_url=root,
+            base_path=f"/admin/api/{cfg.api_version}",
+            rate_limit_headers=cost_limit,
+            error_message=error_message,
+            body_errors=graphql_errors,
+        )
         self._download: ApiClient | None = None
         self._shop: _Shop | None = None
         self._refs: dict[str, _Ref] = {}
@@ -580,17 +622,23 @@ class ShopifyChannel(BaseChannel):
         return capabilities(cfg if isinstance(cfg, ShopifyConfig) else None)
 
     # -- transport -------------------------------------------------------------------------------
-    def _gql(self, query: str, variables: Mapping[str, Any] | None = None, *, reads: bool,
-             idempotent: bool = True) -> dict[str, Any]:
+    def _gql(
+        self, query: str, variables: Mapping[str, Any] | None = None, *, reads: bool, idempotent: bool = True
+    ) -> dict[str, Any]:
         """One GraphQL call: its ``data``. Top-level errors were raised by the client already
         (``graphql_errors``), THROTTLED ones after being retried."""
-        response = self.client.post("graphql.json", json={"query": query, "variables": dict(variables or {})},
-                                    idempotent=idempotent, count_as="reads" if reads else "writes")
+        response = self.client.post(
+            "graphql.json",
+            json={"query": query, "variables": dict(variables or {})},
+            idempotent=idempotent,
+            count_as="reads" if reads else "writes",
+        )
         body = self.client.json(response)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
-            raise ResponseError("Shopify's answer has no data", channel=self.name,
-                                status=response.status_code)
+            raise ResponseError(
+                "Shopify's answer has no data", channel=self.name, status=response.status_code
+            )
         return data
 
     def _redact(self, text: object) -> str:
@@ -612,11 +660,15 @@ class ShopifyChannel(BaseChannel):
             shop = data.get("shop") or {}
             currency = shop.get("currencyCode")
             if not isinstance(currency, str) or not is_currency(currency):
-                raise ResponseError(f"Shopify reported currency {currency!r}, not an ISO 4217 code",
-                                    channel=self.name)
+                raise ResponseError(
+                    f"Shopify reported currency {currency!r}, not an ISO 4217 code", channel=self.name
+                )
             if self.cfg.currency is not None and self.cfg.currency != currency:
-                raise PermanentError(f"the shop sells in {currency} but the channel config says "
-                                     f"currency = {self.cfg.currency!r}", channel=self.name)
+                raise PermanentError(
+                    f"the shop sells in {currency} but the channel config says "
+                    f"currency = {self.cfg.currency!r}",
+                    channel=self.name,
+                )
             if configured:
                 found = {n.get("id") for n in data.get("nodes") or [] if isinstance(n, dict)}
                 missing = [k for k in configured if location_gid(k) not in found]
@@ -624,20 +676,21 @@ class ShopifyChannel(BaseChannel):
                     raise PermanentError(
                         f"channels.{self.name}.locations: Shopify has no location {', '.join(missing)} "
                         "visible to this app (ids are in Settings > Locations, in the address bar)",
-                        channel=self.name)
+                        channel=self.name,
+                    )
                 stock = tuple((quantity_key(k), location_gid(k)) for k in configured)
             else:
                 loc = (data.get("location") or {}).get("id")
                 if not isinstance(loc, str):
-                    raise ResponseError("Shopify did not name the shop's primary location",
-                                        channel=self.name)
+                    raise ResponseError("Shopify did not name the shop's primary location", channel=self.name)
                 stock = ((QUANTITY, loc),)
             self._shop = _Shop(str(shop.get("name") or ""), currency, stock)
         return self._shop
 
     # -- reading ---------------------------------------------------------------------------------
-    def read(self, skus: Collection[str] | None = None,
-             since: datetime | None = None) -> Iterator[RemoteListing]:
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
         """Every variant with a SKU (``skus``: only those); ``since`` is ignored (see
         ``capabilities``). Buffered per call, so a SKU on two variants is seen as one duplicate."""
         shop = self.shop()
@@ -665,7 +718,7 @@ class ShopifyChannel(BaseChannel):
     def _all_nodes(self, shop: _Shop) -> Iterator[dict[str, Any]]:
         if self.cfg.bulk_threshold:
             data = self._gql("query OmnisyncCount { productVariantsCount { count precision } }", reads=True)
-            count = (data.get("productVariantsCount") or {})
+            count = data.get("productVariantsCount") or {}
             n = count.get("count")
             if isinstance(n, int) and (n >= self.cfg.bulk_threshold or count.get("precision") == "AT_LEAST"):
                 nodes = self._bulk_nodes(shop)
@@ -675,14 +728,17 @@ class ShopifyChannel(BaseChannel):
 
     def _nodes_for(self, skus: Sequence[str], shop: _Shop) -> Iterator[dict[str, Any]]:
         for start in range(0, len(skus), SKU_CHUNK):
-            chunk = skus[start:start + SKU_CHUNK]
+            chunk = skus[start : start + SKU_CHUNK]
             yield from self._pages(" OR ".join(f"sku:{search_value(s)}" for s in chunk), shop)
 
     def _pages(self, search: str | None, shop: _Shop) -> Iterator[dict[str, Any]]:
         locations = [loc for _, loc in shop.stock]
         query = variants_query(len(locations))
-        variables: dict[str, Any] = {"first": self.capabilities.read_page_size, "after": None,
-                                     "query": search}
+        variables: dict[str, Any] = {
+            "first": self.capabilities.read_page_size,
+            "after": None,
+            "query": search,
+        }
         variables.update({f"l{i}": loc for i, loc in enumerate(locations)})
         while True:
             data = self._gql(query, variables, reads=True)
@@ -701,25 +757,50 @@ class ShopifyChannel(BaseChannel):
     def _listing(self, sku: str, nodes: list[dict[str, Any]], shop: _Shop) -> RemoteListing:
         if len(nodes) > 1:
             ids = tuple(str(n.get("id")) for n in nodes)
-            self.ctx.log(f"{self.name}: SKU {sku} is on {len(ids)} variants ({', '.join(ids)}); "
-                         "it will not be written until the SKU is unique in Shopify")
+            self.ctx.log(
+                f"{self.name}: SKU {sku} is on {len(ids)} variants ({', '.join(ids)}); "
+                "it will not be written until the SKU is unique in Shopify"
+            )
             first = self._decode(nodes[0], shop)[0]
-            self._refs[sku] = _Ref(first.variant_id, first.product_id, first.item_id, first.tracked,
-                                   first.single, first.stocked, duplicates=ids)
+            self._refs[sku] = _Ref(
+                first.variant_id,
+                first.product_id,
+                first.item_id,
+                first.tracked,
+                first.single,
+                first.stocked,
+                duplicates=ids,
+            )
             return RemoteListing(sku, frozen({}), remote_id=ids[0], extra=frozen({"duplicates": ids}))
         ref, values = self._decode(nodes[0], shop)
         self._refs[sku] = ref
-        return RemoteListing(sku, frozen(values), remote_id=ref.variant_id,
-                             extra=frozen({"variant_id": ref.variant_id, "product_id": ref.product_id,
-                                           "inventory_item_id": ref.item_id, "single": ref.single}))
+        return RemoteListing(
+            sku,
+            frozen(values),
+            remote_id=ref.variant_id,
+            extra=frozen(
+                {
+                    "variant_id": ref.variant_id,
+                    "product_id": ref.product_id,
+                    "inventory_item_id": ref.item_id,
+                    "single": ref.single,
+                }
+            ),
+        )
 
     def _decode(self, node: Mapping[str, Any], shop: _Shop) -> tuple[_Ref, dict[str, Value]]:
         product = node.get("product") or {}
         item = node.get("inventoryItem") or {}
-        if not isinstance(product, dict) or not isinstance(item, dict) \
-                or not isinstance(product.get("id"), str) or not isinstance(item.get("id"), str):
-            raise ResponseError(f"Shopify sent variant {node.get('id')!r} without its product or "
-                                "inventory item", channel=self.name)
+        if (
+            not isinstance(product, dict)
+            or not isinstance(item, dict)
+            or not isinstance(product.get("id"), str)
+            or not isinstance(item.get("id"), str)
+        ):
+            raise ResponseError(
+                f"Shopify sent variant {node.get('id')!r} without its product or inventory item",
+                channel=self.name,
+            )
         values: dict[str, Value] = {}
         tracked = item.get("tracked") is True
         stocked: set[str] = set()
@@ -728,8 +809,14 @@ class ShopifyChannel(BaseChannel):
             if not isinstance(level, dict):
                 continue
             stocked.add(key)
-            qty = next((q.get("quantity") for q in level.get("quantities") or []
-                        if isinstance(q, dict) and q.get("name") == QUANTITY_NAME), None)
+            qty = next(
+                (
+                    q.get("quantity")
+                    for q in level.get("quantities") or []
+                    if isinstance(q, dict) and q.get("name") == QUANTITY_NAME
+                ),
+                None,
+            )
             if isinstance(qty, Decimal) and qty == qty.to_integral_value():
                 qty = int(qty)
             if tracked and isinstance(qty, int) and not isinstance(qty, bool):
@@ -741,22 +828,35 @@ class ShopifyChannel(BaseChannel):
             try:
                 values[PRICE] = Money.parse(str(raw).strip(), shop.currency)
             except MoneyError as exc:
-                self.ctx.log(f"{self.name}: {node.get('sku')}: price {raw!r} is not an amount in "
-                             f"{shop.currency} ({exc}); treated as unknown")
+                self.ctx.log(
+                    f"{self.name}: {node.get('sku')}: price {raw!r} is not an amount in "
+                    f"{shop.currency} ({exc}); treated as unknown"
+                )
         if isinstance(product.get("title"), str):
             values[TITLE] = product["title"]
         if isinstance(product.get("descriptionHtml"), str):
             values[DESCRIPTION] = product["descriptionHtml"]
-        ref = _Ref(str(node.get("id")), product["id"], item["id"], tracked,
-                   product.get("hasOnlyDefaultVariant") is True, frozenset(stocked))
+        ref = _Ref(
+            str(node.get("id")),
+            product["id"],
+            item["id"],
+            tracked,
+            product.get("hasOnlyDefaultVariant") is True,
+            frozenset(stocked),
+        )
         return ref, values
 
     # -- bulk reads ------------------------------------------------------------------------------
     def _downloader(self) -> ApiClient:
         """A client without credentials for the signed result URL (the token never leaves Shopify)."""
         if self._download is None:
-            self._download = make_client(self.cfg, self.ctx, capabilities=self.capabilities, auth=None,
-                                         default_base_url=self.cfg.root_url)
+            self._download = make_client(
+                self.cfg,
+                self.ctx,
+                capabilities=self.capabilities,
+                auth=None,
+                default_base_url=self.cfg.root_url,
+            )
         return self._download
 
     def _bulk_nodes(self, shop: _Shop) -> Iterator[dict[str, Any]] | None:
@@ -772,12 +872,18 @@ class ShopifyChannel(BaseChannel):
             current = None
             if "OPERATION_IN_PROGRESS" in codes:
                 current = self._gql(BULK_CURRENT, reads=True).get("currentBulkOperation")
-            if isinstance(current, dict) and current.get("query") == query and isinstance(current.get("id"), str):
+            if (
+                isinstance(current, dict)
+                and current.get("query") == query
+                and isinstance(current.get("id"), str)
+            ):
                 op = current  # our own earlier request (a retried call, or a run killed meanwhile)
             else:
                 message = "; ".join(str(e.get("message")) for e in errors or [] if isinstance(e, dict))
-                self.ctx.log(f"{self.name}: bulk read not started ({self._redact(message) or 'no operation'}); "
-                             "reading page by page")
+                self.ctx.log(
+                    f"{self.name}: bulk read not started ({self._redact(message) or 'no operation'}); "
+                    "reading page by page"
+                )
                 return None
         op_id = str(op["id"])
         pause, waited = BULK_POLL_FIRST, 0.0
@@ -789,11 +895,16 @@ class ShopifyChannel(BaseChannel):
             if status in ("FAILED", "CANCELED", "CANCELING", "EXPIRED"):
                 code = node.get("errorCode")
                 kind = Kind.RETRY if code in ("INTERNAL_SERVER_ERROR", "TIMEOUT") else Kind.PERMANENT
-                raise error_for(kind, f"the bulk read {op_id} ended {status} ({code or 'no error code'})",
-                                channel=self.name)
+                raise error_for(
+                    kind,
+                    f"the bulk read {op_id} ended {status} ({code or 'no error code'})",
+                    channel=self.name,
+                )
             if waited >= self.cfg.bulk_timeout_seconds:
-                raise TransientError(f"the bulk read {op_id} is still {status} after {waited:.0f}s; "
-                                     "the next run tries again", channel=self.name)
+                raise TransientError(
+                    f"the bulk read {op_id} is still {status} after {waited:.0f}s; the next run tries again",
+                    channel=self.name,
+                )
             self.client.pacer.observe(RateLimitInfo(retry_after=pause))  # the next poll waits
             waited += pause
             pause = min(pause * 2, BULK_POLL_MAX)
@@ -840,8 +951,9 @@ class ShopifyChannel(BaseChannel):
                 return "content", product
             return None
 
-        return pack_writes(writes, request,
-                           {"stock": limit, "price": aliases, "content": aliases, "other": limit})
+        return pack_writes(
+            writes, request, {"stock": limit, "price": aliases, "content": aliases, "other": limit}
+        )
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         """Stock, then prices, then titles and descriptions; one result per item, in order."""
@@ -857,7 +969,9 @@ class ShopifyChannel(BaseChannel):
             out = run.outcomes[index]
             ref = self._refs.get(item.sku)
             if item.create:
-                out.fail("this adapter does not create Shopify products; create it in Shopify", Kind.PERMANENT)
+                out.fail(
+                    "this adapter does not create Shopify products; create it in Shopify", Kind.PERMANENT
+                )
                 continue
             if item.sku in seen:
                 out.fail("the SKU is twice in one batch", Kind.PERMANENT)
@@ -867,9 +981,12 @@ class ShopifyChannel(BaseChannel):
                 out.fail("no Shopify variant has this SKU", Kind.NOT_FOUND)
                 continue
             if ref.duplicates:
-                out.fail(f"the SKU is on {len(ref.duplicates)} Shopify variants ({', '.join(ref.duplicates)});"
-                         " Shopify does not keep SKUs unique, omnisync will not guess which one to write: "
-                         "make it unique in Shopify", Kind.PERMANENT)
+                out.fail(
+                    f"the SKU is on {len(ref.duplicates)} Shopify variants ({', '.join(ref.duplicates)});"
+                    " Shopify does not keep SKUs unique, omnisync will not guess which one to write: "
+                    "make it unique in Shopify",
+                    Kind.PERMANENT,
+                )
                 continue
             fields: dict[str, str] = {}
             for key, value in item.values.items():
@@ -882,8 +999,10 @@ class ShopifyChannel(BaseChannel):
                     if not isinstance(value, Money):
                         out.fail(f"price must be money, not {value!r}", Kind.PERMANENT)
                     elif value.currency != shop.currency:
-                        out.fail(f"price is in {value.currency} but the shop sells in {shop.currency}",
-                                 Kind.PERMANENT)
+                        out.fail(
+                            f"price is in {value.currency} but the shop sells in {shop.currency}",
+                            Kind.PERMANENT,
+                        )
                     else:
                         prices.setdefault(ref.product_id, []).append((index, ref.variant_id, value))
                 elif key in (TITLE, DESCRIPTION) and isinstance(value, str):
@@ -899,25 +1018,42 @@ class ShopifyChannel(BaseChannel):
         self._write_content(content, batch, run)
         return [o.result() for o in run.outcomes]
 
-    def _row(self, index: int, item: WriteItem, ref: _Ref, key: str, value: Value,
-             locations: Mapping[str, str], out: _Outcome) -> _Row | None:
+    def _row(
+        self,
+        index: int,
+        item: WriteItem,
+        ref: _Ref,
+        key: str,
+        value: Value,
+        locations: Mapping[str, str],
+        out: _Outcome,
+    ) -> _Row | None:
         loc = locations.get(key)
         if loc is None:
             where = ", ".join(locations)
-            out.fail(f"{key} is not a stock field of this channel (it has {where}); check "
-                     f"channels.{self.name}.locations", Kind.PERMANENT)
+            out.fail(
+                f"{key} is not a stock field of this channel (it has {where}); check "
+                f"channels.{self.name}.locations",
+                Kind.PERMANENT,
+            )
             return None
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             out.fail(f"{key} must be a whole number of units, not {value!r}", Kind.PERMANENT)
             return None
         if not ref.tracked:
-            out.fail("Shopify does not track inventory for this variant ('Track quantity' is off), so "
-                     "a quantity would not limit sales: turn tracking on in Shopify, or stop syncing "
-                     "quantity for this channel", Kind.PERMANENT)
+            out.fail(
+                "Shopify does not track inventory for this variant ('Track quantity' is off), so "
+                "a quantity would not limit sales: turn tracking on in Shopify, or stop syncing "
+                "quantity for this channel",
+                Kind.PERMANENT,
+            )
             return None
         if key not in ref.stocked:
-            out.fail(f"the variant is not stocked at location {numeric_id(loc)}: stock it there in "
-                     "Shopify, or remove the location from this channel's locations", Kind.PERMANENT)
+            out.fail(
+                f"the variant is not stocked at location {numeric_id(loc)}: stock it there in "
+                "Shopify, or remove the location from this channel's locations",
+                Kind.PERMANENT,
+            )
             return None
         compare = item.expected.get(key)
         if compare is None and item.remote is not None:
@@ -926,8 +1062,11 @@ class ShopifyChannel(BaseChannel):
         if level in self._own_levels and compare == self._read_levels.get(level):
             compare = self._own_levels[level]  # this adapter moved it since that read
         if not isinstance(compare, int) or isinstance(compare, bool):
-            out.fail(f"{key}: no quantity was read for this SKU, and omnisync writes Shopify stock only "
-                     "with compare-and-set", Kind.PERMANENT)
+            out.fail(
+                f"{key}: no quantity was read for this SKU, and omnisync writes Shopify stock only "
+                "with compare-and-set",
+                Kind.PERMANENT,
+            )
             return None
         return _Row(index, key, ref.item_id, loc, value, compare, item.key)
 
@@ -936,14 +1075,18 @@ class ShopifyChannel(BaseChannel):
         idempotent = uses_idempotency(self.version)
         mutation = set_quantities_mutation(self.version)
         for start in range(0, len(rows), INPUT_MAX):
-            pending = list(rows[start:start + INPUT_MAX])
+            pending = list(rows[start : start + INPUT_MAX])
             while pending:
                 if run.skipped(r.index for r in pending):
                     break
                 variables: dict[str, Any] = {"input": self._set_input(pending)}
                 if idempotent:
-                    variables["idempotencyKey"] = str(uuid.uuid5(
-                        uuid.NAMESPACE_URL, "omnisync:" + ",".join(f"{r.write_key}@{r.location_id}" for r in pending)))
+                    variables["idempotencyKey"] = str(
+                        uuid.uuid5(
+                            uuid.NAMESPACE_URL,
+                            "omnisync:" + ",".join(f"{r.write_key}@{r.location_id}" for r in pending),
+                        )
+                    )
                 try:
                     # with a key, a repeat is answered with the first outcome: safe to send again;
                     # without one, a call that may have been applied is left to the journal
@@ -956,8 +1099,11 @@ class ShopifyChannel(BaseChannel):
     def _set_input(self, rows: Sequence[_Row]) -> dict[str, Any]:
         quantities: list[dict[str, Any]] = []
         for r in rows:
-            q: dict[str, Any] = {"inventoryItemId": r.item_id, "locationId": r.location_id,
-                                 "quantity": r.quantity}
+            q: dict[str, Any] = {
+                "inventoryItemId": r.item_id,
+                "locationId": r.location_id,
+                "quantity": r.quantity,
+            }
             if uses_idempotency(self.version):
                 q["changeFromQuantity"] = r.compare
             else:
@@ -975,8 +1121,12 @@ class ShopifyChannel(BaseChannel):
             if not isinstance(e, dict):
                 continue
             path = e.get("field") or []
-            if len(path) >= 3 and path[:2] == ["input", "quantities"] and str(path[2]).isdigit() \
-                    and int(path[2]) < len(rows):
+            if (
+                len(path) >= 3
+                and path[:2] == ["input", "quantities"]
+                and str(path[2]).isdigit()
+                and int(path[2]) < len(rows)
+            ):
                 by_row.setdefault(int(path[2]), []).append(e)
             else:
                 general.append(e)
@@ -1018,8 +1168,10 @@ class ShopifyChannel(BaseChannel):
         codes = [str(e.get("code")) for e in errors]
         kind = next((_INVENTORY_KINDS[c] for c in codes if c in _INVENTORY_KINDS), Kind.PERMANENT)
         if kind is Kind.CONFLICT:
-            message = (f"{r.key} changed on Shopify since it was read (expected {r.compare}): "
-                       "re-read and re-planned, not overwritten")
+            message = (
+                f"{r.key} changed on Shopify since it was read (expected {r.compare}): "
+                "re-read and re-planned, not overwritten"
+            )
         else:
             message = f"{r.key}: " + "; ".join(self._user_error(e) for e in errors)
         run.outcomes[r.index].fail(message, kind)
@@ -1030,14 +1182,15 @@ class ShopifyChannel(BaseChannel):
         return self._redact(f"{message} [{code}]" if isinstance(code, str) and code else message)
 
     # prices --------------------------------------------------------------------------------------
-    def _write_prices(self, prices: Mapping[str, list[tuple[int, str, Money]]], shop: _Shop,
-                      run: _Run) -> None:
+    def _write_prices(
+        self, prices: Mapping[str, list[tuple[int, str, Money]]], shop: _Shop, run: _Run
+    ) -> None:
         aliases: list[tuple[str, list[tuple[int, str, Money]]]] = []
         for product_id, entries in prices.items():
             for start in range(0, len(entries), INPUT_MAX):
-                aliases.append((product_id, entries[start:start + INPUT_MAX]))
+                aliases.append((product_id, entries[start : start + INPUT_MAX]))
         for start in range(0, len(aliases), ALIASES_PER_CALL):
-            chunk = aliases[start:start + ALIASES_PER_CALL]
+            chunk = aliases[start : start + ALIASES_PER_CALL]
             indices = [i for _, entries in chunk for i, _, _ in entries]
             if run.skipped(indices):
                 continue
@@ -1053,8 +1206,9 @@ class ShopifyChannel(BaseChannel):
             for n, (_product_id, entries) in enumerate(chunk):
                 self._price_outcome(entries, data.get(f"p{n}"), shop, run)
 
-    def _price_outcome(self, entries: list[tuple[int, str, Money]], payload: Any, shop: _Shop,
-                       run: _Run) -> None:
+    def _price_outcome(
+        self, entries: list[tuple[int, str, Money]], payload: Any, shop: _Shop, run: _Run
+    ) -> None:
         if not isinstance(payload, dict):
             for i, _, _ in entries:
                 run.outcomes[i].fail("Shopify did not answer for this product's prices", Kind.PERMANENT)
@@ -1065,17 +1219,29 @@ class ShopifyChannel(BaseChannel):
             if not isinstance(e, dict):
                 continue
             path = e.get("field") or []
-            if len(path) >= 2 and path[0] == "variants" and str(path[1]).isdigit() and int(path[1]) < len(entries):
+            if (
+                len(path) >= 2
+                and path[0] == "variants"
+                and str(path[1]).isdigit()
+                and int(path[1]) < len(entries)
+            ):
                 failed.setdefault(int(path[1]), []).append(e)
             else:
                 general.append(e)
-        confirmed = {v.get("id"): v.get("price") for v in payload.get("productVariants") or []
-                     if isinstance(v, dict)}
+        confirmed = {
+            v.get("id"): v.get("price") for v in payload.get("productVariants") or [] if isinstance(v, dict)
+        }
         for k, (i, vid, _price) in enumerate(entries):
             errs = failed.get(k, []) + general
             if errs:
-                kind = next((_VARIANT_KINDS[str(e.get("code"))] for e in errs
-                             if str(e.get("code")) in _VARIANT_KINDS), Kind.PERMANENT)
+                kind = next(
+                    (
+                        _VARIANT_KINDS[str(e.get("code"))]
+                        for e in errs
+                        if str(e.get("code")) in _VARIANT_KINDS
+                    ),
+                    Kind.PERMANENT,
+                )
                 run.outcomes[i].fail("price: " + "; ".join(self._user_error(e) for e in errs), kind)
                 continue
             raw = confirmed.get(vid)
@@ -1086,13 +1252,12 @@ class ShopifyChannel(BaseChannel):
                 run.outcomes[i].fail(f"price: Shopify did not confirm the price ({raw!r})", Kind.PERMANENT)
 
     # titles and descriptions ---------------------------------------------------------------------
-    def _shared_fields(self, batch: Sequence[WriteItem],
-                       content: dict[str, list[tuple[int, dict[str, str]]]],
-                       run: _Run) -> dict[str, list[tuple[int, dict[str, str]]]]:
+    def _shared_fields(
+        self, batch: Sequence[WriteItem], content: dict[str, list[tuple[int, dict[str, str]]]], run: _Run
+    ) -> dict[str, list[tuple[int, dict[str, str]]]]:
         """Apply the title policy: a product-level field of a product with several variants is
         written only when every variant of the product asks for the same value in this write."""
-        multi = [pid for pid, entries in content.items()
-                 if not self._refs[batch[entries[0][0]].sku].single]
+        multi = [pid for pid, entries in content.items() if not self._refs[batch[entries[0][0]].sku].single]
         siblings = self._siblings(multi) if multi else {}
         out: dict[str, list[tuple[int, dict[str, str]]]] = {}
         for pid, entries in content.items():
@@ -1118,8 +1283,10 @@ class ShopifyChannel(BaseChannel):
                     detail = ", ".join(f"{batch[i].sku}: {v[:40]!r}" for i, v in asking)
                     reason = f"its variants ask for different values ({detail})"
                 elif others:
-                    reason = (f"its other variants ({', '.join(others[:10])}) are not asking for the same "
-                              f"{what} in this run")
+                    reason = (
+                        f"its other variants ({', '.join(others[:10])}) are not asking for the same "
+                        f"{what} in this run"
+                    )
                 else:
                     continue
                 for i, fields in kept:
@@ -1128,7 +1295,9 @@ class ShopifyChannel(BaseChannel):
                         run.outcomes[i].fail(
                             f"{what}: a Shopify product has one {what} for all its variants, and {reason}; "
                             f"give every SKU of the product the same {what} in the catalog (or a channel "
-                            "override), or stop syncing it for this channel", Kind.PERMANENT)
+                            "override), or stop syncing it for this channel",
+                            Kind.PERMANENT,
+                        )
             kept = [(i, fields) for i, fields in kept if fields]
             if kept:
                 out[pid] = kept
@@ -1138,9 +1307,12 @@ class ShopifyChannel(BaseChannel):
         """product -> {variant id: sku} for every variant of those products."""
         out: dict[str, dict[str, str]] = {pid: {} for pid in product_ids}
         for start in range(0, len(product_ids), SKU_CHUNK):
-            chunk = product_ids[start:start + SKU_CHUNK]
-            variables: dict[str, Any] = {"first": PAGE_MAX, "after": None,
-                                         "query": " OR ".join(f"product_id:{numeric_id(p)}" for p in chunk)}
+            chunk = product_ids[start : start + SKU_CHUNK]
+            variables: dict[str, Any] = {
+                "first": PAGE_MAX,
+                "after": None,
+                "query": " OR ".join(f"product_id:{numeric_id(p)}" for p in chunk),
+            }
             while True:
                 conn = self._gql(SIBLINGS, variables, reads=True).get("productVariants") or {}
                 for node in conn.get("nodes") or []:
@@ -1153,11 +1325,12 @@ class ShopifyChannel(BaseChannel):
                 variables["after"] = info["endCursor"]
         return out
 
-    def _write_content(self, content: Mapping[str, list[tuple[int, dict[str, str]]]],
-                       batch: Sequence[WriteItem], run: _Run) -> None:
+    def _write_content(
+        self, content: Mapping[str, list[tuple[int, dict[str, str]]]], batch: Sequence[WriteItem], run: _Run
+    ) -> None:
         products = list(content.items())
         for start in range(0, len(products), ALIASES_PER_CALL):
-            chunk = products[start:start + ALIASES_PER_CALL]
+            chunk = products[start : start + ALIASES_PER_CALL]
             indices = [i for _, entries in chunk for i, _ in entries]
             if run.skipped(indices):
                 continue
@@ -1194,8 +1367,10 @@ class ShopifyChannel(BaseChannel):
     def check(self) -> str:
         """One cheap authenticated query: the shop's name, domain and currency."""
         shop = self._gql(CHECK, reads=True).get("shop") or {}
-        return (f"Shopify shop {shop.get('name')!r} ({shop.get('myshopifyDomain')}), Admin API "
-                f"{self.version}, sells in {shop.get('currencyCode')}")
+        return (
+            f"Shopify shop {shop.get('name')!r} ({shop.get('myshopifyDomain')}), Admin API "
+            f"{self.version}, sells in {shop.get('currencyCode')}"
+        )
 
     def close(self) -> None:
         self.client.close()

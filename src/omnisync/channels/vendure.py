@@ -148,19 +148,24 @@ class VendureLogin(OmnisyncAuth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if self.token is None:
-            body = json.dumps({"query": LOGIN, "variables": {"username": self.username,
-                                                              "password": self.password}})
+            body = json.dumps(
+                {"query": LOGIN, "variables": {"username": self.username, "password": self.password}}
+            )
             response = yield httpx.Request(
-                "POST", request.url.copy_with(query=None), content=body.encode(),
-                headers={"Content-Type": "application/json", "Accept": "application/json"})
+                "POST",
+                request.url.copy_with(query=None),
+                content=body.encode(),
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+            )
             self._take(response)
         request.headers["Authorization"] = f"Bearer {self.token}"
         yield request
 
     def _take(self, response: httpx.Response) -> None:
         if response.status_code != 200:
-            raise AuthError("login failed: Vendure answered the login mutation with an error",
-                            status=response.status_code)
+            raise AuthError(
+                "login failed: Vendure answered the login mutation with an error", status=response.status_code
+            )
         try:
             result = json.loads(response.content)["data"]["login"]
         except (ValueError, KeyError, TypeError):
@@ -170,8 +175,10 @@ class VendureLogin(OmnisyncAuth):
             raise AuthError(f"login failed: {message or 'Vendure refused the credentials'}")
         token = response.headers.get("vendure-auth-token")
         if not token:
-            raise AuthError("login worked but Vendure sent no vendure-auth-token header: add "
-                            "'bearer' to authOptions.tokenMethod in the server's config")
+            raise AuthError(
+                "login worked but Vendure sent no vendure-auth-token header: add "
+                "'bearer' to authOptions.tokenMethod in the server's config"
+            )
         if self._redactor is not None:
             self._redactor.add(token)
         self.token = token
@@ -232,7 +239,9 @@ class VendureChannel(BaseChannel):
 
     @classmethod
     def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
-        max_batch = getattr(cfg, "max_write_batch", None) or VendureConfig.model_fields["max_write_batch"].default
+        max_batch = (
+            getattr(cfg, "max_write_batch", None) or VendureConfig.model_fields["max_write_batch"].default
+        )
         return Capabilities(
             fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
             read_page_size=PAGE_SIZE,
@@ -251,20 +260,25 @@ class VendureChannel(BaseChannel):
             if self.cfg.api_key_env:
                 self._auth = HeaderAuth("vendure-api-key", self.ctx.secret(self.cfg, "api_key_env"))
             else:
-                self._auth = VendureLogin(self.ctx.secret(self.cfg, "username_env"),
-                                          self.ctx.secret(self.cfg, "password_env"))
-            self._client = make_client(self.cfg, self.ctx, capabilities=self.capabilities,
-                                       auth=self._auth, default_base_url="")
+                self._auth = VendureLogin(
+                    self.ctx.secret(self.cfg, "username_env"), self.ctx.secret(self.cfg, "password_env")
+                )
+            self._client = make_client(
+                self.cfg, self.ctx, capabilities=self.capabilities, auth=self._auth, default_base_url=""
+            )
         return self._client
 
     def _gql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """One GraphQL operation. Refused credentials raise AuthError; other GraphQL errors
         raise :class:`Rejected` (Vendure applied nothing of that operation)."""
         params = {"languageCode": self.cfg.language_code} if self.cfg.language_code else None
-        response = self.client.post(self.cfg.api_path.strip("/"), params=params,
-                                    json={"query": query, "variables": dict(variables or {})},
-                                    idempotent=True,  # absolute values: safe to send again
-                                    count_as="writes" if query.lstrip().startswith("mutation") else "reads")
+        response = self.client.post(
+            self.cfg.api_path.strip("/"),
+            params=params,
+            json={"query": query, "variables": dict(variables or {})},
+            idempotent=True,  # absolute values: safe to send again
+            count_as="writes" if query.lstrip().startswith("mutation") else "reads",
+        )
         body = self.client.json(response)
         if not isinstance(body, dict):
             raise ResponseError("Vendure's answer is not a GraphQL response", channel=self.name)
@@ -273,11 +287,15 @@ class VendureChannel(BaseChannel):
             if not isinstance(errors, list):
                 errors = [errors]
             codes = {str((e.get("extensions") or {}).get("code")) for e in errors if isinstance(e, dict)}
-            message = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
-                                for e in errors[:5])
+            message = "; ".join(
+                str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors[:5]
+            )
             if "FORBIDDEN" in codes:
-                raise AuthError("Vendure refused the request: the administrator or API key lacks "
-                                f"permission, or the session ended ({message})", channel=self.name)
+                raise AuthError(
+                    "Vendure refused the request: the administrator or API key lacks "
+                    f"permission, or the session ended ({message})",
+                    channel=self.name,
+                )
             raise Rejected(message)
         data = body.get("data")
         if not isinstance(data, dict):
@@ -301,16 +319,20 @@ class VendureChannel(BaseChannel):
             if not currency:
                 raise ResponseError("Vendure did not say the channel's currency", channel=self.name)
             if self.cfg.currency and self.cfg.currency != currency:
-                raise PermanentError(f"currency is {self.cfg.currency} in channels.toml, but this "
-                                     f"Vendure channel ({ch.get('code')}) sells in {currency}",
-                                     channel=self.name)
+                raise PermanentError(
+                    f"currency is {self.cfg.currency} in channels.toml, but this "
+                    f"Vendure channel ({ch.get('code')}) sells in {currency}",
+                    channel=self.name,
+                )
             if self.cfg.locations:
                 unknown = [loc for loc in self.cfg.locations if loc not in locations]
                 if unknown:
                     have = ", ".join(f"{k} ({v})" for k, v in locations.items()) or "none"
                     raise PermanentError(
                         f"locations names stock location id(s) {', '.join(unknown)}, which this "
-                        f"Vendure channel does not have (it has: {have})", channel=self.name)
+                        f"Vendure channel does not have (it has: {have})",
+                        channel=self.name,
+                    )
             self._shop = _Shop(
                 currency=currency,
                 language=self.cfg.language_code or str(ch.get("defaultLanguageCode") or "en"),
@@ -339,7 +361,10 @@ class VendureChannel(BaseChannel):
     # -- reading -------------------------------------------------------------------------------
     def _variants(self, skus: Sequence[str] | None) -> Iterator[dict[str, Any]]:
         chunks: list[list[str] | None] = (
-            [None] if skus is None else [list(skus[i:i + SKU_CHUNK]) for i in range(0, len(skus), SKU_CHUNK)])
+            [None]
+            if skus is None
+            else [list(skus[i : i + SKU_CHUNK]) for i in range(0, len(skus), SKU_CHUNK)]
+        )
         for chunk in chunks:
             skip = 0
             while True:
@@ -358,8 +383,9 @@ class VendureChannel(BaseChannel):
                 if not items or not isinstance(total, int) or skip >= total:
                     break
 
-    def read(self, skus: Collection[str] | None = None,
-             since: datetime | None = None) -> Iterator[RemoteListing]:
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
         """Every variant of the channel (or only ``skus``); ``since`` is ignored (see capabilities)."""
         wanted = sorted({s for s in skus if s}) if skus is not None else None
         if wanted == []:
@@ -375,40 +401,55 @@ class VendureChannel(BaseChannel):
     def _listing(self, sku: str, variants: list[dict[str, Any]]) -> RemoteListing:
         if len(variants) > 1:
             ids = tuple(str(v.get("id")) for v in variants)
-            self.ctx.log(f"{self.name}: SKU {sku} is used by {len(ids)} variants ({', '.join(ids)}); "
-                         "it will not be written until the SKU is unique")
+            self.ctx.log(
+                f"{self.name}: SKU {sku} is used by {len(ids)} variants ({', '.join(ids)}); "
+                "it will not be written until the SKU is unique"
+            )
             first = variants[0]
-            self._refs[sku] = _Ref(str(first.get("id")), str((first.get("product") or {}).get("id")),
-                                   False, duplicates=ids)
+            self._refs[sku] = _Ref(
+                str(first.get("id")), str((first.get("product") or {}).get("id")), False, duplicates=ids
+            )
             return RemoteListing(sku, frozen({}), remote_id=ids[0], extra=frozen({"duplicates": ids}))
         v = variants[0]
         ref, values = self._decode(v)
         self._refs[sku] = ref
-        return RemoteListing(sku, frozen(values), remote_id=ref.variant_id,
-                             extra=frozen({"variant_id": ref.variant_id, "product_id": ref.product_id,
-                                           "single": ref.single}))
+        return RemoteListing(
+            sku,
+            frozen(values),
+            remote_id=ref.variant_id,
+            extra=frozen({"variant_id": ref.variant_id, "product_id": ref.product_id, "single": ref.single}),
+        )
 
     def _decode(self, v: Mapping[str, Any]) -> tuple[_Ref, dict[str, Value]]:
         """A variant from Vendure -> its ref and the values omnisync keeps true."""
         shop = self.shop()
         product = v.get("product") or {}
-        total = ((product.get("variantList") or {}).get("totalItems"))
+        total = (product.get("variantList") or {}).get("totalItems")
         single = total == 1
         levels: dict[str, tuple[int, int]] = {}
         for lv in v.get("stockLevels") or []:
             try:
                 levels[str(lv["stockLocationId"])] = (int(lv["stockOnHand"]), int(lv["stockAllocated"]))
             except (KeyError, TypeError, ValueError):
-                raise ResponseError(f"Vendure sent a malformed stock level for {v.get('sku')}",
-                                    channel=self.name) from None
-        ref = _Ref(str(v.get("id")), str(product.get("id")), single,
-                   allocated={loc: alloc for loc, (_, alloc) in levels.items()})
+                raise ResponseError(
+                    f"Vendure sent a malformed stock level for {v.get('sku')}", channel=self.name
+                ) from None
+        ref = _Ref(
+            str(v.get("id")),
+            str(product.get("id")),
+            single,
+            allocated={loc: alloc for loc, (_, alloc) in levels.items()},
+        )
         values: dict[str, Value] = {}
         for key, loc in self._stock_keys().items():
             on_hand, allocated = levels.get(loc, (0, 0))
             values[key] = on_hand - allocated
         raw_price = v.get("priceWithTax") if shop.prices_include_tax else v.get("price")
-        if isinstance(raw_price, int) and not isinstance(raw_price, bool) and v.get("currencyCode") == shop.currency:
+        if (
+            isinstance(raw_price, int)
+            and not isinstance(raw_price, bool)
+            and v.get("currencyCode") == shop.currency
+        ):
             try:
                 values[PRICE] = self._from_vendure(raw_price, shop.currency)
             except MoneyError as exc:
@@ -425,7 +466,9 @@ class VendureChannel(BaseChannel):
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         limit = self.capabilities.max_write_batch
         if len(batch) > limit:  # one call per max_write_batch SKUs; one result per item, in order
-            return [r for start in range(0, len(batch), limit) for r in self.write(batch[start:start + limit])]
+            return [
+                r for start in range(0, len(batch), limit) for r in self.write(batch[start : start + limit])
+            ]
         shop = self.shop()
         missing = [it.sku for it in batch if it.sku not in self._refs]
         if missing:
@@ -442,15 +485,19 @@ class VendureChannel(BaseChannel):
             seen.add(item.sku)
             if ref is None:
                 results[item.sku] = WriteResult.failure(
-                    item.sku, "no variant has this SKU on the Vendure channel; create the product "
+                    item.sku,
+                    "no variant has this SKU on the Vendure channel; create the product "
                     "and its variant in Vendure first (omnisync updates existing listings)",
-                    Kind.NOT_FOUND.value)
+                    Kind.NOT_FOUND.value,
+                )
                 continue
             if ref.duplicates:
                 results[item.sku] = WriteResult.failure(
-                    item.sku, f"SKU is used by {len(ref.duplicates)} variants in Vendure (ids "
+                    item.sku,
+                    f"SKU is used by {len(ref.duplicates)} variants in Vendure (ids "
                     f"{', '.join(ref.duplicates)}); make it unique there, omnisync will not guess "
-                    "which one to write")
+                    "which one to write",
+                )
                 continue
             p = self._prepare(item, ref, shop)
             if p.error is not None:
@@ -469,11 +516,14 @@ class VendureChannel(BaseChannel):
             if p.error is not None:
                 results[sku] = WriteResult.failure(sku, p.error, p.kind)
                 continue
-            applied = self._applied(p, products_out.get(p.ref.product_id),
-                                    variants_out.get(p.ref.variant_id), shop)
+            applied = self._applied(
+                p, products_out.get(p.ref.product_id), variants_out.get(p.ref.variant_id), shop
+            )
             results[sku] = WriteResult.success(sku, applied)
-        return [results[it.sku] if it.sku in results else WriteResult.failure(it.sku, "not written")
-                for it in batch]
+        return [
+            results[it.sku] if it.sku in results else WriteResult.failure(it.sku, "not written")
+            for it in batch
+        ]
 
     def _prepare(self, item: WriteItem, ref: _Ref, shop: _Shop) -> _Pending:
         p = _Pending(item, ref)
@@ -492,15 +542,13 @@ class VendureChannel(BaseChannel):
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     p.error = f"{key}: {value!r} is not a quantity"
                     return p
-                levels.append({"stockLocationId": loc,
-                               "stockOnHand": value + ref.allocated.get(loc, 0)})
+                levels.append({"stockLocationId": loc, "stockOnHand": value + ref.allocated.get(loc, 0)})
             elif kind == PRICE:
                 if not isinstance(value, Money):
                     p.error = f"price: {value!r} is not money"
                     return p
                 if value.currency != shop.currency:
-                    p.error = (f"price is in {value.currency}, this Vendure channel sells in "
-                               f"{shop.currency}")
+                    p.error = f"price is in {value.currency}, this Vendure channel sells in {shop.currency}"
                     return p
                 variant["price"] = self._to_vendure(value)  # an integer, never a float
             elif kind == TITLE:
@@ -529,15 +577,19 @@ class VendureChannel(BaseChannel):
         wants: dict[str, dict[str, set[str]]] = {}
         for p in pending:
             if p.error is None and p.product and "description" in p.product:
-                wants.setdefault(p.ref.product_id, {}).setdefault(p.product["description"], set()).add(p.item.sku)
+                wants.setdefault(p.ref.product_id, {}).setdefault(p.product["description"], set()).add(
+                    p.item.sku
+                )
         for pid, options in wants.items():
             if len(options) > 1:
                 skus = sorted(s for group in options.values() for s in group)
                 for p in pending:
                     if p.ref.product_id == pid and p.item.sku in skus:
-                        p.error = (f"description: SKUs {', '.join(skus)} are variants of one Vendure "
-                                   "product, which has one description, but the catalog gives them "
-                                   "different ones; make them equal")
+                        p.error = (
+                            f"description: SKUs {', '.join(skus)} are variants of one Vendure "
+                            "product, which has one description, but the catalog gives them "
+                            "different ones; make them equal"
+                        )
 
     def _write_products(self, pending: Sequence[_Pending]) -> dict[str, dict[str, Any]]:
         inputs: dict[str, dict[str, Any]] = {}
@@ -554,8 +606,9 @@ class VendureChannel(BaseChannel):
         language = self.shop().language
         ids = list(inputs)
         payload = [{"id": pid, "translations": [{"languageCode": language, **inputs[pid]}]} for pid in ids]
-        done, failed = self._bisect(payload, lambda part: self._gql(UPDATE_PRODUCTS, {"input": part})
-                                    .get("updateProducts"))
+        done, failed = self._bisect(
+            payload, lambda part: self._gql(UPDATE_PRODUCTS, {"input": part}).get("updateProducts")
+        )
         out: dict[str, dict[str, Any]] = {}
         for i, pid in enumerate(ids):
             if i in done:
@@ -569,8 +622,9 @@ class VendureChannel(BaseChannel):
         if not pending:
             return {}
         payload = [p.variant for p in pending if p.variant is not None]
-        done, failed = self._bisect(payload, lambda part: self._gql(UPDATE_VARIANTS, {"input": part})
-                                    .get("updateProductVariants"))
+        done, failed = self._bisect(
+            payload, lambda part: self._gql(UPDATE_VARIANTS, {"input": part}).get("updateProductVariants")
+        )
         out: dict[str, dict[str, Any]] = {}
         for i, p in enumerate(pending):
             if i in done:
@@ -579,8 +633,9 @@ class VendureChannel(BaseChannel):
                 p.error = f"Vendure refused the variant update: {failed.get(i, 'no answer')}"
         return out
 
-    def _bisect(self, inputs: list[dict[str, Any]],
-                send: Callable[[list[dict[str, Any]]], Any]) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
+    def _bisect(
+        self, inputs: list[dict[str, Any]], send: Callable[[list[dict[str, Any]]], Any]
+    ) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
         """Send ``inputs`` in one mutation; when Vendure refuses it (all-or-nothing), send each
         half again, down to single inputs, so only the inputs it cannot take fail.
         Returns (index -> answer object, index -> error)."""
@@ -601,8 +656,10 @@ class VendureChannel(BaseChannel):
                     failed[lo] = message
                     return
                 if lo == 0 and hi == len(inputs):
-                    self.ctx.log(f"{self.name}: Vendure refused a batch of {hi - lo} ({message}); "
-                                 "splitting it to find the input(s) it cannot take")
+                    self.ctx.log(
+                        f"{self.name}: Vendure refused a batch of {hi - lo} ({message}); "
+                        "splitting it to find the input(s) it cannot take"
+                    )
                 mid = (lo + hi) // 2
                 go(lo, mid)
                 go(mid, hi)
@@ -620,8 +677,9 @@ class VendureChannel(BaseChannel):
         go(0, len(inputs))
         return done, failed
 
-    def _applied(self, p: _Pending, product: Mapping[str, Any] | None,
-                 variant: Mapping[str, Any] | None, shop: _Shop) -> dict[str, Value]:
+    def _applied(
+        self, p: _Pending, product: Mapping[str, Any] | None, variant: Mapping[str, Any] | None, shop: _Shop
+    ) -> dict[str, Value]:
         """What Vendure's answers say it now holds, for the fields this write sent."""
         now: dict[str, Value] = {}
         if variant is not None:
@@ -641,8 +699,10 @@ class VendureChannel(BaseChannel):
         shop = self.shop()
         keys = self._stock_keys()
         where = ", ".join(f"{k} = stock location {v} ({shop.locations.get(v, '?')})" for k, v in keys.items())
-        return (f"Vendure {self.cfg.base_url}: sells in {shop.currency}"
-                f"{' (prices include tax)' if shop.prices_include_tax else ''}; {where or 'no stock location'}")
+        return (
+            f"Vendure {self.cfg.base_url}: sells in {shop.currency}"
+            f"{' (prices include tax)' if shop.prices_include_tax else ''}; {where or 'no stock location'}"
+        )
 
     def close(self) -> None:
         # No `logout`: Vendure's logout ends every session of that administrator (the seller's

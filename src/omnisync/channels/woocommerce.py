@@ -90,7 +90,7 @@ class WooCommerceConfig(ChannelConfig):
     batch_limit: int = Field(default=BATCH_LIMIT, ge=1, le=BATCH_LIMIT)  # a store filter may lower it
 
     @model_validator(mode="after")
-    def _store_url(self) -> "WooCommerceConfig":
+    def _store_url(self) -> WooCommerceConfig:
         if not self.base_url:
             raise ValueError("base_url is required: the store's address, e.g. https://shop.example.com")
         if self.currency is not None and not is_currency(self.currency):
@@ -132,9 +132,15 @@ class WooCommerceChannel(BaseChannel):
         key = ctx.secret(cfg, "consumer_key_env")
         secret = ctx.secret(cfg, "consumer_secret_env")
         self.client: ApiClient = make_client(
-            cfg, ctx, capabilities=self.capabilities, auth=_auth(cfg, key, secret, ctx),
-            default_base_url="", base_path=API_PATH, error_overrides=ERROR_OVERRIDES,
-            rate_limit_headers=retry_after_header)
+            cfg,
+            ctx,
+            capabilities=self.capabilities,
+            auth=_auth(cfg, key, secret, ctx),
+            default_base_url="",
+            base_path=API_PATH,
+            error_overrides=ERROR_OVERRIDES,
+            rate_limit_headers=retry_after_header,
+        )
         self._refs: dict[str, _Ref] = {}
         self._currency: str | None = cfg.currency
 
@@ -153,8 +159,9 @@ class WooCommerceChannel(BaseChannel):
             data, _ = self.client.get_json("data/currencies/current")
             code = data.get("code") if isinstance(data, dict) else None
             if not isinstance(code, str) or not is_currency(code):
-                raise ResponseError(f"the store reported currency {code!r}, not an ISO 4217 code",
-                                    channel=self.name)
+                raise ResponseError(
+                    f"the store reported currency {code!r}, not an ISO 4217 code", channel=self.name
+                )
             self._currency = code
         return self._currency
 
@@ -163,8 +170,9 @@ class WooCommerceChannel(BaseChannel):
         page = 1
         seen: set[Any] = set()
         while True:
-            data, response = self.client.get_json(path, params={**params, "page": page,
-                                                                "per_page": PAGE_SIZE})
+            data, response = self.client.get_json(
+                path, params={**params, "page": page, "per_page": PAGE_SIZE}
+            )
             if not isinstance(data, list) or not all(isinstance(obj, dict) for obj in data):
                 raise ResponseError(f"GET {path}: expected a list of objects", channel=self.name)
             ids = {obj.get("id") for obj in data}
@@ -189,8 +197,9 @@ class WooCommerceChannel(BaseChannel):
         params = {"context": "edit", "orderby": "id", "order": "asc", "_fields": VARIATION_FIELDS, **filters}
         return self._pages(f"products/{parent_id}/variations", params)
 
-    def read(self, skus: Collection[str] | None = None,
-             since: datetime | None = None) -> Iterator[RemoteListing]:
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
         """Every sellable SKU (``skus``: only those that exist among them). ``since`` is ignored:
         see ``CAPABILITIES.changed_since``."""
         currency = self.currency()
@@ -265,8 +274,9 @@ class WooCommerceChannel(BaseChannel):
             if not missing:
                 return
 
-    def _listing(self, obj: dict[str, Any], currency: str,
-                 parent: tuple[int, str] | None) -> RemoteListing | None:
+    def _listing(
+        self, obj: dict[str, Any], currency: str, parent: tuple[int, str] | None
+    ) -> RemoteListing | None:
         sku = obj.get("sku")
         oid = _int(obj.get("id"))
         if not isinstance(sku, str) or not sku or oid is None:
@@ -275,13 +285,19 @@ class WooCommerceChannel(BaseChannel):
             return None
         ref = _Ref(oid, parent[0] if parent else None, parent[1] if parent else None)
         self._refs[sku] = ref
-        values = self._values(obj, currency, sku, parent_name=parent[1] if parent else None,
-                              keys=(QUANTITY, PRICE, TITLE, DESCRIPTION))
+        values = self._values(
+            obj,
+            currency,
+            sku,
+            parent_name=parent[1] if parent else None,
+            keys=(QUANTITY, PRICE, TITLE, DESCRIPTION),
+        )
         extra: dict[str, Any] = {"id": oid, "parent_id": ref.parent_id}
         return RemoteListing(sku=sku, values=frozen(values), remote_id=str(oid), extra=frozen(extra))
 
-    def _values(self, obj: dict[str, Any], currency: str, sku: str, *, parent_name: str | None,
-                keys: Iterable[str]) -> dict[str, Value]:
+    def _values(
+        self, obj: dict[str, Any], currency: str, sku: str, *, parent_name: str | None, keys: Iterable[str]
+    ) -> dict[str, Value]:
         """The field values an object shows (from a read or a write's echo)."""
         out: dict[str, Value] = {}
         for key in keys:
@@ -295,8 +311,10 @@ class WooCommerceChannel(BaseChannel):
                     try:
                         out[PRICE] = Money.parse(str(raw).strip(), currency)
                     except MoneyError as exc:
-                        self.ctx.log(f"{self.name}: {sku}: price {raw!r} is not an amount in "
-                                     f"{currency} ({exc}); treated as unknown")
+                        self.ctx.log(
+                            f"{self.name}: {sku}: price {raw!r} is not an amount in "
+                            f"{currency} ({exc}); treated as unknown"
+                        )
             elif key == TITLE:
                 if parent_name is not None:
                     out[TITLE] = parent_name
@@ -329,18 +347,24 @@ class WooCommerceChannel(BaseChannel):
         for index, item in enumerate(batch):
             if item.create:
                 results[index] = WriteResult.failure(
-                    item.sku, "this adapter does not create WooCommerce products; create it in the store",
-                    Kind.PERMANENT.value)
+                    item.sku,
+                    "this adapter does not create WooCommerce products; create it in the store",
+                    Kind.PERMANENT.value,
+                )
                 continue
             ref = _ref_of(item) or self._refs.get(item.sku)
             if ref is None:
-                results[index] = WriteResult.failure(item.sku, "no product or variation has this SKU",
-                                                     Kind.NOT_FOUND.value)
+                results[index] = WriteResult.failure(
+                    item.sku, "no product or variation has this SKU", Kind.NOT_FOUND.value
+                )
                 continue
             payload, problem = self._payload(item, ref, currency)
             if payload is None:
-                results[index] = (WriteResult.failure(item.sku, problem, Kind.PERMANENT.value)
-                                  if problem else WriteResult.success(item.sku, {}))
+                results[index] = (
+                    WriteResult.failure(item.sku, problem, Kind.PERMANENT.value)
+                    if problem
+                    else WriteResult.success(item.sku, {})
+                )
                 continue
             groups.setdefault(ref.parent_id, []).append((index, item, payload, problem))
 
@@ -352,11 +376,17 @@ class WooCommerceChannel(BaseChannel):
             for chunk in _chunks(entries, limit):
                 if failure is not None:
                     for index, item, _payload, _problem in chunk:
-                        results[index] = WriteResult.failure(item.sku, f"not sent: {failure}", failure.kind.value)
+                        results[index] = WriteResult.failure(
+                            item.sku, f"not sent: {failure}", failure.kind.value
+                        )
                     continue
                 try:
-                    response = self.client.post(path, params={"context": "edit"},
-                                                json={"update": [p for _, _, p, _ in chunk]}, idempotent=True)
+                    response = self.client.post(
+                        path,
+                        params={"context": "edit"},
+                        json={"update": [p for _, _, p, _ in chunk]},
+                        idempotent=True,
+                    )
                     body = self.client.json(response)
                 except ChannelError as exc:
                     if not applied_any:
@@ -370,8 +400,7 @@ class WooCommerceChannel(BaseChannel):
                     results[index] = result
         return [results[i] for i in range(len(batch))]
 
-    def _payload(self, item: WriteItem, ref: _Ref,
-                 currency: str) -> tuple[dict[str, Any] | None, str | None]:
+    def _payload(self, item: WriteItem, ref: _Ref, currency: str) -> tuple[dict[str, Any] | None, str | None]:
         """The batch ``update`` object for one item, and the problem with fields it cannot carry."""
         payload: dict[str, Any] = {"id": ref.id}
         problems: list[str] = []
@@ -391,9 +420,11 @@ class WooCommerceChannel(BaseChannel):
                     payload["regular_price"] = value.to_str()
             elif key == TITLE:
                 if ref.parent_id is not None:
-                    problems.append("a WooCommerce variation has no title of its own (it shows its "
-                                    f"parent product {ref.parent_id}'s name); change it there or stop "
-                                    "syncing 'title' for this channel")
+                    problems.append(
+                        "a WooCommerce variation has no title of its own (it shows its "
+                        f"parent product {ref.parent_id}'s name); change it there or stop "
+                        "syncing 'title' for this channel"
+                    )
                 elif isinstance(value, str):
                     payload["name"] = value
             elif key == DESCRIPTION:
@@ -406,8 +437,13 @@ class WooCommerceChannel(BaseChannel):
             return None, problem
         return payload, problem
 
-    def _outcomes(self, path: str, chunk: Sequence[tuple[int, WriteItem, dict[str, Any], str | None]],
-                  body: Any, currency: str) -> dict[int, WriteResult]:
+    def _outcomes(
+        self,
+        path: str,
+        chunk: Sequence[tuple[int, WriteItem, dict[str, Any], str | None]],
+        body: Any,
+        currency: str,
+    ) -> dict[int, WriteResult]:
         answers = body.get("update") if isinstance(body, dict) else None
         if not isinstance(answers, list):
             raise ResponseError(f"POST {path}: the answer has no 'update' list", channel=self.name)
@@ -419,8 +455,9 @@ class WooCommerceChannel(BaseChannel):
         for index, item, payload, problem in chunk:
             answer = by_id.get(payload["id"])
             if answer is None:
-                out[index] = WriteResult.failure(item.sku, "the store did not report this item",
-                                                 Kind.PERMANENT.value)
+                out[index] = WriteResult.failure(
+                    item.sku, "the store did not report this item", Kind.PERMANENT.value
+                )
                 continue
             error = answer.get("error")
             if isinstance(error, dict):
@@ -430,8 +467,9 @@ class WooCommerceChannel(BaseChannel):
             written = [k for k in item.values if k != TITLE or (ref is not None and ref.parent_id is None)]
             applied = self._values(answer, currency, item.sku, parent_name=None, keys=written)
             if problem is not None:
-                out[index] = WriteResult(item.sku, False, frozen(applied), error=problem,
-                                         error_kind=Kind.PERMANENT.value)
+                out[index] = WriteResult(
+                    item.sku, False, frozen(applied), error=problem, error_kind=Kind.PERMANENT.value
+                )
             else:
                 out[index] = WriteResult.success(item.sku, applied)
         return out
@@ -508,7 +546,7 @@ def _int_header(response: httpx.Response, name: str) -> int | None:
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(seq), size):
-        yield seq[start:start + size]
+        yield seq[start : start + size]
 
 
 _: type[Channel] = WooCommerceChannel
