@@ -20,6 +20,8 @@ import typer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .config import Config
+
 HELP = """Keep a seller's listings true on every sales channel.
 
 omnisync reads your catalog (SQLite) and channels.toml, shows the plan (stock, price and content
@@ -136,14 +138,14 @@ def handled() -> Iterator[None]:
 class Resolved:
     """The loaded config with the command line's path overrides applied."""
 
-    def __init__(self, config: Any) -> None:
-        self._config = config
+    def __init__(self, config: Config) -> None:
+        self.loaded = config  # the config as loaded, for the functions of config.py that take one
         self.path = Path(config.path)
         self.catalog = G.catalog or Path(config.catalog)
         self.state = G.state or Path(config.state)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._config, name)
+        return getattr(self.loaded, name)
 
 
 def load() -> Resolved:
@@ -224,7 +226,7 @@ def _env(config: Resolved) -> dict[str, str]:
     """The environment secrets come from (plus the OS keyring when the config names a service)."""
     from .config import secret_env
 
-    return secret_env(config._config, os.environ)
+    return secret_env(config.loaded, os.environ)
 
 
 def _engine(config: Resolved, progress: Any = None) -> Any:
@@ -444,7 +446,7 @@ def channels(
         worst = 0
         cfgs = list(config.channels.values())
         if check:
-            check_secrets(config, engine.env, [c.name for c in cfgs if c.enabled])
+            check_secrets(config.loaded, engine.env, [c.name for c in cfgs if c.enabled])
         for cfg in cfgs:
             row: dict[str, Any] = {"channel": cfg.name, "type": cfg.type, "enabled": cfg.enabled}
             if check and cfg.enabled:

@@ -271,7 +271,7 @@ class Observed(Mapping[str, RemoteListing]):
         """(SKU, stock values) of every listing the channel showed."""
         for sku, e in self.entries.items():
             if type(e) is RemoteListing:
-                yield sku, stock_values(e.values)  # type: ignore[union-attr]
+                yield sku, stock_values(e.values)
             else:
                 yield sku, e  # type: ignore[misc]
 
@@ -279,7 +279,7 @@ class Observed(Mapping[str, RemoteListing]):
     def __getitem__(self, sku: str) -> RemoteListing:
         e = self.entries[sku]
         if type(e) is RemoteListing:
-            return e  # type: ignore[return-value]
+            return e
         values: dict[str, Value] = {}
         product = self.catalog.get(sku) if self.catalog is not None else None
         if product is not None and self.desired is not None:
@@ -430,8 +430,8 @@ def detect_sales(
             if type(st) is int:
                 b = get(sku)
                 if type(b) is int:
-                    if st < b and pooled:  # type: ignore[operator]
-                        found.append((sku, QUANTITY, b, st))  # type: ignore[arg-type]
+                    if st < b and pooled:
+                        found.append((sku, QUANTITY, b, st))
                     continue
                 if b is None:
                     continue
@@ -439,7 +439,7 @@ def detect_sales(
                 b = get(sku)
                 if b is None:
                     continue
-                st = stock_values(st.values)  # type: ignore[union-attr]
+                st = stock_values(st.values)
             else:
                 b = get(sku)
                 if b is None:
@@ -469,8 +469,8 @@ def detect_sales(
                     left -= take
             sales.append(Sale(ch.name, sku, key, base, value, frozen(allocation)))
     updated = dict(products)
-    for sku, locs in stock.items():
-        updated[sku] = replace(products[sku], stock=frozen(locs))
+    for sku, left_per_loc in stock.items():
+        updated[sku] = replace(products[sku], stock=frozen(left_per_loc))
     return tuple(sales), updated
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import channels as registry
-from .channels.base import BaseChannel, ChannelConfig, ChannelContext, parse_duration
+from .channels.base import Channel, ChannelConfig, ChannelContext, parse_duration
 from .diff import (
     Bases,
     ChannelInput,
@@ -129,7 +129,7 @@ class Observation:
     are held as their stock values only, so many channels of 100,000 SKUs fit in memory at once.
     """
 
-    channel: BaseChannel
+    channel: Channel
     cfg: ChannelConfig
     observed: Observed | None
     bases: Bases
@@ -223,8 +223,8 @@ class Engine:
         )
 
     # -- channels ----------------------------------------------------------------------------
-    def open_channels(self, cfgs: Sequence[ChannelConfig]) -> dict[str, BaseChannel]:
-        out: dict[str, BaseChannel] = {}
+    def open_channels(self, cfgs: Sequence[ChannelConfig]) -> dict[str, Channel]:
+        out: dict[str, Channel] = {}
         for cfg in cfgs:
             try:
                 cls = registry.load(cfg.type)
@@ -239,7 +239,7 @@ class Engine:
 
     def observe(
         self,
-        chans: Mapping[str, BaseChannel],
+        chans: Mapping[str, Channel],
         cfgs: Mapping[str, ChannelConfig],
         state: State | None,
         skus: Collection[str] | None,
@@ -268,7 +268,7 @@ class Engine:
 
                     def noted(listings: Iterable[RemoteListing]) -> Iterator[RemoteListing]:
                         for r in listings:
-                            returned.add(r.sku)  # type: ignore[union-attr]
+                            returned.add(r.sku)
                             yield r
 
                     observed.update(noted(ch.read(skus=None, since=since)))
@@ -322,7 +322,7 @@ class Engine:
     # -- incremental reads -------------------------------------------------------------------
     def _read_mode(
         self,
-        ch: BaseChannel,
+        ch: Channel,
         cfg: ChannelConfig,
         state: State | None,
         skus: Collection[str] | None,
@@ -404,7 +404,7 @@ class Engine:
 
     # -- apply -------------------------------------------------------------------------------
     def apply_channel(
-        self, state: State, run_id: int, ch: BaseChannel, cp: ChannelPlan, report: ChannelReport
+        self, state: State, run_id: int, ch: Channel, cp: ChannelPlan, report: ChannelReport
     ) -> list[str]:
         """Apply one channel's writes in batches; returns the SKUs that hit a conflict.
 
@@ -460,7 +460,7 @@ class Engine:
         self,
         state: State,
         run_id: int,
-        ch: BaseChannel,
+        ch: Channel,
         batch: list[PlannedWrite],
         report: ChannelReport,
         stop: list[ChannelError],
@@ -552,7 +552,7 @@ class Engine:
         return conflicts
 
     @staticmethod
-    def _moved_since_read(ch: BaseChannel, batch: Sequence[PlannedWrite]) -> set[str]:
+    def _moved_since_read(ch: Channel, batch: Sequence[PlannedWrite]) -> set[str]:
         """A channel without compare-and-set: re-read the batch's stock just before writing it.
 
         A SKU whose stock moved since the plan's read (a sale, a return) is not written blind: it
@@ -717,7 +717,7 @@ class Engine:
         self,
         state: State,
         run_id: int,
-        chans: Mapping[str, BaseChannel],
+        chans: Mapping[str, Channel],
         cfgs: Mapping[str, ChannelConfig],
         plan: Plan,
         obs: Mapping[str, Observation],

@@ -13,10 +13,11 @@ Values are ``int`` for quantities, :class:`~omnisync.money.Money` for prices and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from .money import Money
 
@@ -44,7 +45,16 @@ def quantity_key(location: str = "") -> str:
     return f"{QUANTITY}@{location}" if location else QUANTITY
 
 
-def frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+@overload
+def frozen() -> Mapping[Any, Any]: ...
+@overload
+def frozen(mapping: Mapping[_K, _V] | None) -> Mapping[_K, _V]: ...
+def frozen(mapping: Mapping[Any, Any] | None = None) -> Mapping[Any, Any]:
+    """A read-only copy of ``mapping`` (empty when None)."""
     return MappingProxyType(dict(mapping or {}))
 
 
@@ -192,7 +202,8 @@ class Sale:
     observed: int  # the quantity the channel shows now
     # catalog location -> units taken out of it. Sums to ``units`` unless the catalog had fewer
     # units than were sold (an oversell that happened elsewhere): then ``oversold`` says how many.
-    allocation: Mapping[str, int] = field(default_factory=frozen)
+    # (``dataclasses.field``: the name ``field`` is this class's own field above)
+    allocation: Mapping[str, int] = dataclasses.field(default_factory=frozen)
 
     @property
     def units(self) -> int:

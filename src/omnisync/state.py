@@ -598,4 +598,4 @@ class State:
 
     def integrity_ok(self) -> bool:
         with self._mutex:
-            return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")

@@ -295,8 +295,13 @@ class BaseChannel:
         self.name = cfg.name
 
     @classmethod
-    def from_config(cls, cfg: ChannelConfig, ctx: ChannelContext) -> BaseChannel:
-        return cls(cfg, ctx)
+    def from_config(cls, cfg: ChannelConfig, ctx: ChannelContext) -> Channel:
+        """The adapter for ``cfg``, typed by what the engine uses of it: the :class:`Channel` protocol
+        (checked here, so an adapter missing a method fails when it is opened, not mid-run)."""
+        channel = cls(cfg, ctx)
+        if not isinstance(channel, Channel):
+            raise TypeError(f"{cls.__name__} does not implement the Channel protocol")
+        return channel
 
     @staticmethod
     def own_config(cfg: ChannelConfig, model: type[_C]) -> _C:
