@@ -2,8 +2,9 @@
 
 The rule table drives the tests: each rule gets a passing and a failing catalog, taken from the
 rule's own ``example_pass``/``example_fail`` or generated from its check kind, so a rule added
-without a test case fails here. The rules' sources are checked against the facts files and specs in
-``../shared`` (skipped with a reason when that folder is absent).
+without a test case fails here. The rules' traces are checked against the facts files and specs in
+``../shared`` (skipped with a reason when that folder is absent); their documentation URLs, in
+tests/test_rule_sources.py.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def test_rules_are_well_formed() -> None:
             assert rule.field in FIELDS, rule.id
             assert rule.check in CHECKS, rule.id
             assert rule.applies_if is None or rule.applies_if in FIELDS, rule.id
-            assert rule.message and rule.source, rule.id
+            assert rule.message and rule.trace, rule.id
             assert rule.doc is None or rule.doc.startswith("https://"), rule.id
             if rule.check not in CROSS_CHECKS:
                 compile_rule(rule, channel_currency="USD")  # its parameters are complete
@@ -164,10 +165,10 @@ def _resolve_pointer(doc: Any, pointer: str) -> Any:
 
 
 @pytest.mark.parametrize("rule", list(all_rules()), ids=lambda r: r.id)
-def test_rule_sources_point_at_facts_and_specs(rule: Rule) -> None:
+def test_rule_traces_point_at_facts_and_specs(rule: Rule) -> None:
     if not SHARED.is_dir():
         pytest.skip(f"facts files not found at {SHARED} (tests read them from shared/ beside the repo)")
-    for source in rule.source.split(" ; "):
+    for source in rule.trace.split(" ; "):
         if source.startswith(("omnisync:", "channels.toml")):
             assert rule.id.split(".")[0] in ("sandbox", "channel"), (
                 f"{rule.id}: only omnisync's own rules may cite no vendor fact"
@@ -338,7 +339,7 @@ def test_each_rule_passes_and_fails_on_its_examples(rule: Rule) -> None:
         assert finding.severity == rule.severity
         assert finding.channel == "chk"
         assert finding.field == rule.field
-        assert finding.source == rule.source
+        assert finding.source == rule.doc
         assert finding.message.startswith(rule.message)
 
 
@@ -552,6 +553,49 @@ def test_text_groups_findings_per_channel_with_a_summary() -> None:
     assert render_text([]) == "No problems found: 0 errors, 0 warnings.\n"
 
 
+def test_every_format_links_the_vendor_page_of_each_rule_found() -> None:
+    findings = validate(
+        [product("M", title="x" * 151, gtin="", mpn="")], [channel("g", validate_as=["google"])]
+    )
+    title = "https://support.google.com/merchants/answer/6324415"
+    gtin = "https://support.google.com/merchants/answer/6324461"
+    assert {f.rule_id: f.source for f in findings} == {
+        "google.title.max_length": title,
+        "google.identifiers.required": gtin,
+    }
+    lines = render_text(findings).splitlines()
+    docs = lines.index("Rule documentation:")
+    assert lines[docs + 1 : docs + 3] == [
+        f"  google.identifiers.required  {gtin}",
+        f"  google.title.max_length      {title}",
+    ]
+    assert lines[-1] == "1 error, 1 warning in 1 channel."
+    assert {f["rule_id"]: f["source"] for f in json.loads(render_json(findings))["findings"]} == {
+        "google.title.max_length": title,
+        "google.identifiers.required": gtin,
+    }
+    gh = render_github(findings).splitlines()
+    assert len(gh) == 2 and any(line.endswith(f" (see {title})") for line in gh)
+    assert any(line.endswith(f" (see {gtin})") for line in gh)
+    sarif = json.loads(render_sarif(findings))
+    _sarif_validator().validate(sarif)
+    assert {r["id"]: r["helpUri"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]} == {
+        "google.title.max_length": title,
+        "google.identifiers.required": gtin,
+    }
+
+
+def test_a_rule_without_a_vendor_page_prints_no_link() -> None:
+    findings = validate([product("M", title="")], [channel("shop")])
+    assert [f.rule_id for f in findings] == ["sandbox.title.required"]
+    assert findings[0].source is None
+    assert "Rule documentation" not in render_text(findings)
+    assert json.loads(render_json(findings))["findings"][0]["source"] is None
+    assert "(see " not in render_github(findings)
+    [descriptor] = json.loads(render_sarif(findings))["runs"][0]["tool"]["driver"]["rules"]
+    assert "helpUri" not in descriptor
+
+
 def test_json_lists_findings_and_a_summary() -> None:
     findings = sample_findings()
     doc = json.loads(render_json(findings))
@@ -568,14 +612,20 @@ def test_json_lists_findings_and_a_summary() -> None:
 
 def test_github_commands_escape_what_the_runner_would_misread() -> None:
     tricky = Finding(
-        "ebay.title.max_length", "error", "eu:1,x", "A%B", "title", "line one\nline two\r 50% off: now", "src"
+        "ebay.title.max_length",
+        "error",
+        "eu:1,x",
+        "A%B",
+        "title",
+        "line one\nline two\r 50% off: now",
+        "https://vendor.example/title%20rules",
     )
-    warn = Finding("sandbox.price.positive", "warning", "shop", "MUG", "price", "free", "src")
+    warn = Finding("sandbox.price.positive", "warning", "shop", "MUG", "price", "free")
     out = render_github([warn, tricky], file="data/catalog, v2.db")
     assert out.splitlines() == [
         (
             "::error file=data/catalog%2C v2.db,title=ebay.title.max_length::eu:1,x A%25B title: "
-            "line one%0Aline two%0D 50%25 off: now"
+            "line one%0Aline two%0D 50%25 off: now (see https://vendor.example/title%2520rules)"
         ),
         "::warning file=data/catalog%2C v2.db,title=sandbox.price.positive::shop MUG price: free",
     ]
@@ -794,9 +844,10 @@ def test_sarif_is_valid_sarif_2_1_0_with_rules_results_and_locations() -> None:
     assert driver["name"] == "omnisync"
     rule_ids = [r["id"] for r in driver["rules"]]
     assert rule_ids == sorted({f.rule_id for f in findings})
+    known = {r.id: r for r in all_rules()}
     for descriptor in driver["rules"]:
         assert descriptor["shortDescription"]["text"]
-        assert descriptor["properties"]["source"]
+        assert descriptor.get("helpUri") == known[descriptor["id"]].doc
     assert len(run["results"]) == len(findings)
     for result, finding in zip(run["results"], findings):
         assert result["ruleId"] == finding.rule_id
@@ -830,8 +881,8 @@ def test_sarif_rules_link_the_vendor_page_when_the_facts_name_one() -> None:
 
 
 def test_exit_code() -> None:
-    error = Finding("a.b.c", "error", "c", "s", "title", "m", "src")
-    warning = Finding("a.b.d", "warning", "c", "s", "title", "m", "src")
+    error = Finding("a.b.c", "error", "c", "s", "title", "m")
+    warning = Finding("a.b.d", "warning", "c", "s", "title", "m")
     assert exit_code([], strict=False) == 0
     assert exit_code([warning], strict=False) == 0
     assert exit_code([warning], strict=True) == int(Exit.FAILED) == 1

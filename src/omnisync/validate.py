@@ -17,7 +17,9 @@ condition, images, link, group key).
 
 Renderers: :func:`render_text` (people), :func:`render_json` (scripts), :func:`render_github`
 (GitHub workflow commands, shown as annotations) and :func:`render_sarif` (SARIF 2.1.0, for code
-scanning). :func:`exit_code` maps findings to the process exit code.
+scanning). Each names a rule by its id and links the vendor's public documentation page that states
+it (the rule's ``doc``), where there is one; nothing else about where a rule comes from is printed.
+:func:`exit_code` maps findings to the process exit code.
 """
 
 from __future__ import annotations
@@ -77,9 +79,9 @@ class Finding:
     sku: str
     field: str
     message: str
-    source: str
+    source: str | None = None  # the vendor's public documentation URL for the rule, if there is one
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | None]:
         return {
             "rule_id": self.rule_id,
             "severity": self.severity,
@@ -727,7 +729,7 @@ def _cross_findings(plan: _Plan, rows: list[Row], wanted: Callable[[str], bool])
                     sku,
                     rule.field,
                     f"{rule.message} ({detail})",
-                    rule.source,
+                    rule.doc,
                 )
             )
 
@@ -823,7 +825,7 @@ def validate(
                     listing.sku,
                     rule.field,
                     f"{rule.message} ({detail})",
-                    rule.source,
+                    rule.doc,
                 )
             )
 
@@ -899,8 +901,14 @@ def _counts_text(counts: dict[str, int]) -> str:
     return f"{_plural(counts['errors'], 'error')}, {_plural(counts['warnings'], 'warning')}"
 
 
+def _sources(findings: Iterable[Finding]) -> dict[str, str]:
+    """Each rule id found -> its documentation URL (rules with one only), in rule id order."""
+    return {f.rule_id: f.source for f in sorted(findings, key=attrgetter("rule_id")) if f.source}
+
+
 def render_text(findings: Sequence[Finding]) -> str:
-    """Findings grouped per channel, one line each, and a summary line."""
+    """Findings grouped per channel, one line each, then the vendor documentation page of each rule
+    found (where there is one), and a summary line."""
     if not findings:
         return "No problems found: 0 errors, 0 warnings.\n"
     by_channel: dict[str, list[Finding]] = defaultdict(list)
@@ -916,12 +924,19 @@ def render_text(findings: Sequence[Finding]) -> str:
                 f"  {f.severity:<7} {f.sku:<{sku_w}}  {f.field:<{field_w}}  {f.message}  [{f.rule_id}]"
             )
         lines.append("")
+    sources = _sources(findings)
+    if sources:
+        lines.append("Rule documentation:")
+        id_w = max(len(rid) for rid in sources)
+        lines.extend(f"  {rid:<{id_w}}  {url}" for rid, url in sources.items())
+        lines.append("")
     lines.append(f"{_counts_text(summary(findings))} in {_plural(len(by_channel), 'channel')}.")
     return "\n".join(lines) + "\n"
 
 
 def render_json(findings: Sequence[Finding]) -> str:
-    """``{"findings": [...], "summary": {"errors": n, "warnings": n}}``."""
+    """``{"findings": [...], "summary": {"errors": n, "warnings": n}}``; each finding's ``source``
+    is the vendor's documentation URL for its rule (``null`` when there is none)."""
     ordered = sorted(findings, key=_sort_key)
     doc = {"findings": [f.to_json() for f in ordered], "summary": summary(ordered)}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -936,7 +951,8 @@ def _gh_property(text: str) -> str:
 
 
 def render_github(findings: Sequence[Finding], file: str | None = None) -> str:
-    """GitHub Actions workflow commands, one per finding: ``::error title=RULE::text``.
+    """GitHub Actions workflow commands, one per finding: ``::error title=RULE::text``, the text
+    ending with ``(see URL)``, the vendor's documentation page for the rule, where there is one.
 
     ``file`` (the catalog's path in the repository) attaches each annotation to that file.
     """
@@ -946,7 +962,10 @@ def render_github(findings: Sequence[Finding], file: str | None = None) -> str:
         props = f"title={_gh_property(f.rule_id)}"
         if file:
             props = f"file={_gh_property(file)},{props}"
-        lines.append(f"::{command} {props}::" + _gh_data(f"{f.channel} {f.sku} {f.field}: {f.message}"))
+        text = f"{f.channel} {f.sku} {f.field}: {f.message}"
+        if f.source:
+            text += f" (see {f.source})"
+        lines.append(f"::{command} {props}::" + _gh_data(text))
     return "".join(line + "\n" for line in lines)
 
 
@@ -961,8 +980,9 @@ def _artifact_uri(path: str) -> str:
 
 
 def render_sarif(findings: Sequence[Finding], catalog_path: str | None = None) -> str:
-    """A SARIF 2.1.0 log: one run of the ``omnisync`` tool, a rule per rule id found, a result
-    per finding located at ``channel/sku/field`` (and in the catalog file, when given)."""
+    """A SARIF 2.1.0 log: one run of the ``omnisync`` tool, a rule per rule id found (``helpUri``:
+    the vendor's documentation page for the rule, where there is one), a result per finding located
+    at ``channel/sku/field`` (and in the catalog file, when given)."""
     ordered = sorted(findings, key=_sort_key)
     known = rules_by_id()
     rule_ids = sorted({f.rule_id for f in ordered})
@@ -976,13 +996,11 @@ def render_sarif(findings: Sequence[Finding], catalog_path: str | None = None) -
             "id": rid,
             "shortDescription": {"text": rule.message if rule is not None else rid},
             "defaultConfiguration": {"level": "error" if severity == "error" else "warning"},
-            "properties": {
-                "source": rule.source if rule is not None else first[rid].source,
-                "tags": [rid.split(".", 1)[0]],
-            },
+            "properties": {"tags": [rid.split(".", 1)[0]]},
         }
-        if rule is not None and rule.doc:
-            descriptor["helpUri"] = rule.doc
+        doc = rule.doc if rule is not None else first[rid].source
+        if doc:
+            descriptor["helpUri"] = doc
         descriptors.append(descriptor)
     results: list[dict[str, Any]] = []
     for f in ordered:

@@ -2,9 +2,14 @@
 
 A :class:`Rule` names one constraint a channel documents: the listing field it reads, one of a small
 set of check kinds (:data:`CHECKS`, implemented in :mod:`omnisync.validate`), the check's
-parameters, a severity, a message, and where the fact comes from (``source``: a facts file in
-``shared/channels/`` with its section, or a spec file in ``shared/specs/`` with a JSON pointer;
-several sources are joined with ``" ; "``). Every number here is the one in those files.
+parameters, a severity, a message, and the vendor's public documentation page that states it
+(``doc``: an ``https://`` URL, shown by every output format of ``omnisync validate``; ``None`` where
+no public vendor page for the rule is known, and for omnisync's own checks).
+
+``trace`` records, for the tests only, where the rule's fact was read when the rule was written: a
+section of the project's research notes (``channels/<file>.md § <heading> › <subheading>``) or a
+vendor spec with a JSON pointer, several joined with ``" ; "``. It is never printed: users have
+neither file, and the tests check each ``doc`` URL against those notes when they are present.
 
 Rule sets are keyed by vendor name (:data:`RULE_SETS`). A channel is checked against the set named
 by its ``type`` (for ``type = "feed"``: by its ``format``), plus every set its ``validate_as``
@@ -109,10 +114,10 @@ class Rule:
     field: str
     check: str
     message: str
-    source: str
+    trace: str  # where the fact was read (tests only; never printed)
     params: Mapping[str, Any] = _field(default_factory=lambda: MappingProxyType({}), hash=False)
     applies_if: str | None = None
-    doc: str | None = None  # the vendor's documentation page, when the facts file names one
+    doc: str | None = None  # the vendor's public documentation page (https) that states the rule
     example_pass: Any = _field(default=None, hash=False, compare=False)
     example_fail: Any = _field(default=None, hash=False, compare=False)
 
@@ -127,7 +132,7 @@ def _r(
     field: str,
     check: str,
     message: str,
-    source: str,
+    trace: str,
     *,
     applies_if: str | None = None,
     doc: str | None = None,
@@ -141,7 +146,7 @@ def _r(
         field=field,
         check=check,
         message=message,
-        source=source,
+        trace=trace,
         params=MappingProxyType(params),
         applies_if=applies_if,
         doc=doc,
@@ -150,7 +155,7 @@ def _r(
     )
 
 
-# -- sources ----------------------------------------------------------------------------------
+# -- traces (tests only) ----------------------------------------------------------------------
 _MKT = "channels/marketplaces-and-social.md"
 _FEEDS = "channels/feeds.md"
 _STORES = "channels/storefronts.md"
@@ -183,8 +188,17 @@ ECWID = f"{_STORES} § 4. Ecwid REST API v3 › 4.5 Validator constraints"
 SELF_PITFALLS = f"{_SELF} § Pitfalls met, and the way past each"
 OMNISYNC = "omnisync: generic sanity rule (no vendor fact; see omnisync/validation_rules.py)"
 
+# -- the vendors' public documentation pages, each cited in its rule's traced section ---------
+_AMAZON_DOC = "https://sellercentral.amazon.com/gp/help/external/200390640"
 _GOOGLE_DOC = "https://support.google.com/merchants/answer/"
 _META_DOC = "https://developers.facebook.com/documentation/ads-commerce/commerce-platform/catalog/fields"
+_META_BEST_PRACTICES = "https://developers.secure.facebook.com/docs/commerce-platform/catalog/best-practices/"
+_FLIPKART_PRICE_DOC = (
+    "https://beta-seller.flipkart.com/api-docs/listing-api-docs/v3/UpdateListingsPriceAPI.html"
+)
+_SHOPIFY_VARIANTS_DOC = (
+    "https://shopify.dev/docs/api/admin-graphql/2025-04/objects/ProductVariantsBulkUpdateUserError"
+)
 
 _NO_ACTIVE_CONTENT = (
     r"(?i)<\s*(script|iframe|object|embed|form|applet)\b"
@@ -408,7 +422,7 @@ AMAZON_RULES: tuple[Rule, ...] = (
         "Amazon titles are at most 200 characters including spaces",
         AMAZON,
         max=200,
-        doc="https://sellercentral.amazon.com/gp/help/external/200390640",
+        doc=_AMAZON_DOC,
     ),
     _r(
         "amazon.title.no_html",
@@ -419,6 +433,7 @@ AMAZON_RULES: tuple[Rule, ...] = (
         AMAZON,
         allow=[],
         entities=True,
+        doc=_AMAZON_DOC,
         example_pass={"title": "Mug & saucer (large), 2 < 3"},
         example_fail={"title": "<b>Mug</b>"},
     ),
@@ -431,6 +446,7 @@ AMAZON_RULES: tuple[Rule, ...] = (
         AMAZON,
         allow=["br"],
         entities=True,
+        doc=_AMAZON_DOC,
         example_pass={"description": "A blue mug.<br>Dishwasher safe."},
         example_fail={"description": "<p>A blue mug.</p>"},
     ),
@@ -512,7 +528,7 @@ ETSY_RULES: tuple[Rule, ...] = (
         "warning",
         "title",
         "max_length",
-        "Etsy titles are said to be at most 140 characters (unconfirmed in the stored sources)",
+        "Etsy titles are said to be at most 140 characters (not confirmed by Etsy's documentation)",
         ETSY,
         max=140,
     ),
@@ -757,8 +773,9 @@ GOOGLE_RULES: tuple[Rule, ...] = (
         "condition",
         "one_of",
         "Google conditions are new, refurbished or used",
-        GOOGLE,
+        f"{GOOGLE} ; {GOOGLE_FILES}",
         values=["new", "refurbished", "used"],
+        doc=f"{_GOOGLE_DOC}7052112",
     ),
     _r(
         "google.group_key.characters",
@@ -879,6 +896,7 @@ META_RULES: tuple[Rule, ...] = (
         "Meta image links are at most 2,000 characters",
         META,
         max=2000,
+        doc=_META_DOC,
     ),
     _r(
         "meta.images.max_count",
@@ -888,6 +906,7 @@ META_RULES: tuple[Rule, ...] = (
         "Meta takes an image link and up to 20 additional images",
         META,
         max=21,
+        doc=_META_DOC,
     ),
     _r(
         "meta.images.advised_count",
@@ -897,6 +916,7 @@ META_RULES: tuple[Rule, ...] = (
         "Meta's best-practices page says up to 10 additional images",
         META,
         max=11,
+        doc=_META_BEST_PRACTICES,
     ),
     _r(
         "meta.identifiers.required",
@@ -906,6 +926,7 @@ META_RULES: tuple[Rule, ...] = (
         "Meta catalog ads need at least one of brand, MPN or GTIN",
         META,
         alternatives=["mpn", "gtin"],
+        doc=_META_DOC,
     ),
     _r(
         "meta.brand.max_length",
@@ -915,6 +936,7 @@ META_RULES: tuple[Rule, ...] = (
         "Meta brands are at most 100 characters",
         f"{META} ; {META_API}",
         max=100,
+        doc=_META_DOC,
     ),
     _r(
         "meta.condition.allowed",
@@ -933,6 +955,7 @@ META_RULES: tuple[Rule, ...] = (
             "used_good",
             "used_fair",
         ],
+        doc=_META_DOC,
     ),
     _r(
         "meta.group.single_member",
@@ -942,6 +965,7 @@ META_RULES: tuple[Rule, ...] = (
         "item_group_id is for variants: a group with one member is not a variant group",
         META,
         min=2,
+        doc=_META_BEST_PRACTICES,
     ),
 )
 
@@ -1203,6 +1227,7 @@ FLIPKART_RULES: tuple[Rule, ...] = (
         "Flipkart prices are in INR",
         FLIPKART,
         values=["INR"],
+        doc=_FLIPKART_PRICE_DOC,
     ),
     _r(
         "flipkart.price.whole_rupees",
@@ -1211,6 +1236,7 @@ FLIPKART_RULES: tuple[Rule, ...] = (
         "money_whole",
         "Flipkart prices are whole rupees (integers)",
         FLIPKART,
+        doc=_FLIPKART_PRICE_DOC,
     ),
     _r(
         "flipkart.price.positive",
@@ -1221,6 +1247,7 @@ FLIPKART_RULES: tuple[Rule, ...] = (
         FLIPKART,
         min="0",
         exclusive=True,
+        doc=_FLIPKART_PRICE_DOC,
     ),
 )
 
@@ -1250,6 +1277,7 @@ SHOPIFY_RULES: tuple[Rule, ...] = (
         "a Shopify product has at most 2,048 variants",
         SHOPIFY,
         max=2048,
+        doc=_SHOPIFY_VARIANTS_DOC,
     ),
     _r(
         "shopify.group.currency_consistent",
