@@ -3,8 +3,8 @@ with a periodic full read, and a plan made from an incremental read misses no sa
 change.
 
 The sandbox honours ``since`` (its listings carry an ``updated_at`` that every write and every sale
-moves); the HTTP vendors document no such guarantee for sales, so none of them declares it (see the
-README's Performance section). These tests use the sandbox with small pages.
+moves); the HTTP vendors document no such guarantee for sales, so none of them declares it (see
+docs/how-it-works.md, Incremental reads). These tests use the sandbox with small pages.
 """
 
 from __future__ import annotations

@@ -73,8 +73,8 @@ sync = ["quantity", "price"]
     # Every unit bought after the kill is taken out of the catalog exactly once. The exception is a
     # SKU whose stock write was in flight when the run died: WooCommerce keeps no idempotency
     # record, so the rerun judges by the value the store holds, and a sale that brings the stock
-    # back to exactly the old value cannot be told from a write that never landed (README,
-    # Failure modes): there the catalog is off by at most that write's step.
+    # back to exactly the old value cannot be told from a write that never landed
+    # (docs/failure-modes.md): there the catalog is off by at most that write's step.
     for sku, units in sold.items():
         i = skus.index(sku)
         truth = i % 9 + 2 - units
