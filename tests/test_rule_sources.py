@@ -3,15 +3,17 @@
 Every output format of ``omnisync validate`` links the vendor's page that states a rule (text: a
 "Rule documentation" block; JSON: each finding's ``source``; GitHub: ``(see URL)``; SARIF: the rule's
 ``helpUri``) and names nothing else about where the rule comes from: no research-notes file, no
-section of one. The URLs are checked against the research notes in ``../shared/channels`` (skipped
-with a reason when that folder is absent, as on a user's machine): each must be cited in the section
-the rule's ``trace`` names.
+section of one. Each URL is either cited in the research notes in ``../shared/channels``, in the
+section the rule's ``trace`` names (skipped with a reason when that folder is absent, as on a user's
+machine), or recorded for that rule in ``tests/data/rule_sources_found.toml`` with the search that
+found the page and a verbatim excerpt stating the rule.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,27 +31,91 @@ FORMATS = ("text", "json", "github", "sarif")
 # Nothing a user reads may point at the project's research notes.
 LEAKS = ("shared/", ".md §", "facts")
 
-# Rules the research notes cite no public vendor page for (their facts come from vendor specs, SDK
-# models, secondary sources or the project's own tests against real servers), and omnisync's own
-# checks. They print no link. A new rule without a URL has to be added here on purpose.
-NO_PAGE_SETS = frozenset(
-    {
-        "channel",
-        "sandbox",
-        "bigcommerce",
-        "ebay",
-        "ecwid",
-        "etsy",
-        "medusa",
-        "pinterest",
-        "tiktok",
-        "vendure",
-        "walmart",
-        "woocommerce",
-    }
-)
+# Vendor pages found by search for rules the research notes cite no page for: per rule id, the
+# page's URL, the query and corpus that showed it, and a verbatim excerpt stating the rule.
+FOUND_FILE = Path(__file__).parent / "data" / "rule_sources_found.toml"
+FOUND: dict[str, dict[str, str]] = tomllib.loads(FOUND_FILE.read_text(encoding="utf-8"))
+EXCERPT_MAX = 300
+
+# Rules no public vendor page stating them was found for (the research notes cite none, and a search
+# of the vendors' documentation found none: their facts come from vendor specs, SDK models,
+# secondary sources or the project's own tests against real servers), and omnisync's own checks.
+# They print no link. A new rule without a URL has to be added here on purpose.
 NO_PAGE_RULES = frozenset(
-    {"shopify.title.required", "shopify.title.max_length", "shopify.group.currency_consistent"}
+    {
+        # omnisync's own checks
+        "channel.currency.matches",
+        "sandbox.title.required",
+        "sandbox.price.positive",
+        "sandbox.sku.max_length",
+        "sandbox.sku.no_whitespace",
+        "sandbox.group.single_member",
+        "sandbox.group.currency_consistent",
+        # eBay
+        "ebay.description.max_length",
+        "ebay.sku.max_length",
+        "ebay.sku.alphanumeric",
+        "ebay.gtin.checkdigit",
+        "ebay.identifiers.required",
+        "ebay.images.max_count",
+        "ebay.price.positive",
+        # Walmart
+        "walmart.title.max_length",
+        "walmart.gtin.checkdigit",
+        "walmart.gtin.required",
+        "walmart.currency.allowed",
+        "walmart.price.positive",
+        # Etsy
+        "etsy.title.characters",
+        "etsy.title.special_once",
+        "etsy.title.max_length",
+        "etsy.quantity.range",
+        "etsy.price.positive",
+        "etsy.price.max",
+        # TikTok Shop
+        "tiktok.title.required",
+        "tiktok.title.max_length",
+        "tiktok.title.min_length",
+        "tiktok.quantity.range",
+        "tiktok.price.positive",
+        "tiktok.price.max",
+        "tiktok.currency.allowed",
+        "tiktok.gtin.checkdigit",
+        "tiktok.gtin.unique",
+        "tiktok.group.currency_consistent",
+        # Pinterest
+        "pinterest.sku.max_length",
+        "pinterest.title.required",
+        "pinterest.title.max_length",
+        "pinterest.description.required",
+        "pinterest.description.max_length",
+        "pinterest.description.no_html",
+        "pinterest.link.required",
+        "pinterest.link.url",
+        "pinterest.link.max_length",
+        "pinterest.images.required",
+        "pinterest.images.url",
+        "pinterest.images.max_length",
+        "pinterest.images.max_count",
+        "pinterest.images.no_comma",
+        "pinterest.group_key.max_length",
+        "pinterest.condition.allowed",
+        "pinterest.group.single_member",
+        # Shopify
+        "shopify.title.required",
+        "shopify.title.max_length",
+        "shopify.group.currency_consistent",
+        # WooCommerce, BigCommerce, Ecwid, Vendure, Medusa
+        "woocommerce.sku.unique",
+        "bigcommerce.title.required",
+        "bigcommerce.title.max_length",
+        "bigcommerce.title.unique",
+        "bigcommerce.sku.unique",
+        "bigcommerce.gtin.max_length",
+        "ecwid.sku.unique",
+        "vendure.sku.unique",
+        "medusa.sku.unique",
+    }
 )
 
 _URL = re.compile(r"https?://[^\s\]\)>`\"'|]+")
@@ -93,21 +159,43 @@ def _needs_facts() -> None:
 # -- the rule data ------------------------------------------------------------------------------
 def test_each_vendor_rule_with_a_page_links_it_over_https() -> None:
     without = {r.id for r in all_rules() if r.doc is None}
-    assert without == {r.id for r in all_rules() if r.rule_set in NO_PAGE_SETS} | NO_PAGE_RULES
+    assert without == NO_PAGE_RULES
     for rule in all_rules():
         if rule.doc is not None:
             assert rule.doc.startswith("https://") and _URL.fullmatch(rule.doc), rule.id
             assert not any(leak in rule.doc for leak in LEAKS), rule.id
 
 
-def test_every_url_is_cited_in_the_research_notes() -> None:
+def _found(rule: Rule) -> bool:
+    """Whether the rule's URL is recorded, with its evidence, in ``rule_sources_found.toml``."""
+    entry = FOUND.get(rule.id)
+    return bool(entry and entry.get("url") == rule.doc and entry.get("excerpt", "").strip())
+
+
+def test_each_url_found_by_search_is_recorded_with_its_evidence() -> None:
+    known = rules_by_id()
+    assert FOUND, f"{FOUND_FILE} records no rule"
+    for rule_id, entry in FOUND.items():
+        assert rule_id in known, f"{FOUND_FILE.name}: no rule {rule_id!r}"
+        assert set(entry) <= {"url", "query", "corpus", "excerpt", "seen_via"}, rule_id
+        assert entry["url"] == known[rule_id].doc, f"{rule_id}: the rule's doc is not the recorded URL"
+        assert entry["url"].startswith("https://") and _URL.fullmatch(entry["url"]), rule_id
+        assert entry["query"].strip() and entry["corpus"] in ("docs", "pages"), rule_id
+        assert entry["excerpt"].strip() and len(entry["excerpt"]) <= EXCERPT_MAX, rule_id
+
+
+def test_every_url_is_cited_in_the_research_notes_or_found_by_search() -> None:
+    unsourced = {r.id: r.doc for r in all_rules() if r.doc and not _found(r)}
+    if not unsourced:
+        return
     _needs_facts()
     cited = set().union(*(_urls(p.read_text()) for p in sorted(FACTS.glob("*.md"))))
-    missing = {r.id: r.doc for r in all_rules() if r.doc and r.doc not in cited}
+    missing = {rule_id: doc for rule_id, doc in unsourced.items() if doc not in cited}
     assert not missing
 
 
-@pytest.mark.parametrize("rule", [r for r in all_rules() if r.doc], ids=lambda r: r.id)
+# (A URL recorded in rule_sources_found.toml has its evidence checked there instead.)
+@pytest.mark.parametrize("rule", [r for r in all_rules() if r.doc and not _found(r)], ids=lambda r: r.id)
 def test_each_url_is_cited_in_the_section_the_rule_traces(rule: Rule) -> None:
     _needs_facts()
     sections = [t for t in rule.trace.split(" ; ") if t.startswith("channels/")]
@@ -173,6 +261,6 @@ def test_the_demo_checked_as_every_vendor(make_workspace: Callable[..., Workspac
         rule = known[descriptor["id"]]
         assert descriptor.get("helpUri") == rule.doc, rule.id
         if rule.doc is None:
-            assert rule.rule_set in NO_PAGE_SETS or rule.id in NO_PAGE_RULES
+            assert rule.id in NO_PAGE_RULES
     for finding in json.loads(outs["json"])["findings"]:
         assert finding["source"] == known[finding["rule_id"]].doc

@@ -9,7 +9,9 @@ no public vendor page for the rule is known, and for omnisync's own checks).
 ``trace`` records, for the tests only, where the rule's fact was read when the rule was written: a
 section of the project's research notes (``channels/<file>.md § <heading> › <subheading>``) or a
 vendor spec with a JSON pointer, several joined with ``" ; "``. It is never printed: users have
-neither file, and the tests check each ``doc`` URL against those notes when they are present.
+neither file. The tests check each ``doc`` URL against those notes when they are present, or against
+the evidence recorded in ``tests/data/rule_sources_found.toml`` (the search, and an excerpt of the
+vendor's page) for the pages found after the notes were written.
 
 Rule sets are keyed by vendor name (:data:`RULE_SETS`). A channel is checked against the set named
 by its ``type`` (for ``type = "feed"``: by its ``format``), plus every set its ``validate_as``
@@ -199,6 +201,18 @@ _FLIPKART_PRICE_DOC = (
 _SHOPIFY_VARIANTS_DOC = (
     "https://shopify.dev/docs/api/admin-graphql/2025-04/objects/ProductVariantsBulkUpdateUserError"
 )
+# Pages found by search for rules the notes cite no page for (evidence: tests/data/rule_sources_found.toml).
+_EBAY_GUIDE = "https://developer.ebay.com/api-docs/user-guides/static/trading-user-guide/"
+_EBAY_TITLE_DOC = f"{_EBAY_GUIDE}listing-title.html"
+_EBAY_FORMATTING_DOC = f"{_EBAY_GUIDE}formatting.html"
+_EBAY_MULTI_VARS_DOC = f"{_EBAY_GUIDE}prod-ids-multi-vars.html"
+_EBAY_BRAND_MPN_DOC = "https://developer.ebay.com/Devzone/XML/docs/Reference/ebay/types/BrandMPNType.html"
+_EBAY_PICTURES_DOC = "https://developer.ebay.com/Devzone/xml/docs/Reference/eBay/types/PicturesType.html"
+_TIKTOK_CREATE_PRODUCT_DOC = "https://partner.tiktokshop.com/docv2/page/6502fc8da57708028b42b18a"
+_BC_CREATE_PRODUCT_DOC = (
+    "https://developer.bigcommerce.com/api-reference/catalog/catalog-api/products/createproduct"
+)
+_BC_LIMITS_DOC = "https://support.bigcommerce.com/articles/en_US/Knowledge/Platform-Limits?language=en_US"
 
 _NO_ACTIVE_CONTENT = (
     r"(?i)<\s*(script|iframe|object|embed|form|applet)\b"
@@ -278,6 +292,7 @@ EBAY_RULES: tuple[Rule, ...] = (
         "required",
         "eBay needs a title before an offer can be published",
         f"{EBAY_SPEC}/Product/properties/title",
+        doc=_EBAY_TITLE_DOC,
     ),
     _r(
         "ebay.title.max_length",
@@ -287,6 +302,7 @@ EBAY_RULES: tuple[Rule, ...] = (
         "eBay titles are at most 80 characters",
         f"{EBAY} ; {EBAY_SPEC}/Product/properties/title",
         max=80,
+        doc=_EBAY_TITLE_DOC,
     ),
     _r(
         "ebay.description.max_length",
@@ -307,6 +323,7 @@ EBAY_RULES: tuple[Rule, ...] = (
         pattern=_NO_ACTIVE_CONTENT,
         example_pass={"description": "<p>A <b>blue</b> mug.</p>"},
         example_fail={"description": '<p onclick="x()">A mug</p><script>x()</script>'},
+        doc=_EBAY_FORMATTING_DOC,
     ),
     _r(
         "ebay.sku.max_length",
@@ -336,6 +353,7 @@ EBAY_RULES: tuple[Rule, ...] = (
         "eBay brands are at most 65 characters",
         f"{EBAY_SPEC}/Product/properties/brand",
         max=65,
+        doc=_EBAY_MULTI_VARS_DOC,
     ),
     _r(
         "ebay.mpn.max_length",
@@ -345,6 +363,7 @@ EBAY_RULES: tuple[Rule, ...] = (
         "eBay MPNs are at most 65 characters",
         f"{EBAY_SPEC}/Product/properties/mpn",
         max=65,
+        doc=_EBAY_MULTI_VARS_DOC,
     ),
     _r(
         "ebay.mpn.needs_brand",
@@ -354,6 +373,7 @@ EBAY_RULES: tuple[Rule, ...] = (
         "eBay pairs an MPN with a brand: a listing with an MPN needs a brand",
         f"{EBAY} ; {EBAY_SPEC}/Product/properties/mpn",
         applies_if="mpn",
+        doc=_EBAY_BRAND_MPN_DOC,
     ),
     _r(
         "ebay.gtin.checkdigit",
@@ -391,6 +411,7 @@ EBAY_RULES: tuple[Rule, ...] = (
         f"{EBAY_SPEC}/Product/properties/imageUrls",
         max=12,
         applies_if="group_key",
+        doc=_EBAY_PICTURES_DOC,
     ),
     _r(
         "ebay.images.https",
@@ -400,6 +421,7 @@ EBAY_RULES: tuple[Rule, ...] = (
         "eBay image URLs must use HTTPS",
         f"{EBAY} ; {EBAY_SPEC}/Product/properties/imageUrls",
         schemes=["https"],
+        doc=_EBAY_FORMATTING_DOC,
     ),
     _r(
         "ebay.price.positive",
@@ -999,6 +1021,7 @@ TIKTOK_RULES: tuple[Rule, ...] = (
         pattern=_CHINESE,
         example_pass={"title": "Blue mug – Café edition"},
         example_fail={"title": "Blue mug 马克杯"},
+        doc=_TIKTOK_CREATE_PRODUCT_DOC,
     ),
     _r(
         "tiktok.description.max_length",
@@ -1008,6 +1031,7 @@ TIKTOK_RULES: tuple[Rule, ...] = (
         "TikTok Shop descriptions are at most 10,000 characters",
         TIKTOK,
         max=10000,
+        doc=_TIKTOK_CREATE_PRODUCT_DOC,
     ),
     _r(
         "tiktok.quantity.range",
@@ -1335,6 +1359,7 @@ BIGCOMMERCE_RULES: tuple[Rule, ...] = (
         "BigCommerce SKUs are at most 255 characters",
         f"{BIGCOMMERCE} ; {BC_SPEC}/sku",
         max=255,
+        doc=_BC_CREATE_PRODUCT_DOC,
     ),
     _r(
         "bigcommerce.sku.unique",
@@ -1363,6 +1388,7 @@ BIGCOMMERCE_RULES: tuple[Rule, ...] = (
         f"{BIGCOMMERCE} ; {BC_SPEC}/inventory_level",
         min=0,
         max=2_147_483_647,
+        doc=_BC_LIMITS_DOC,
     ),
     _r(
         "bigcommerce.group.max_variants",
@@ -1372,6 +1398,7 @@ BIGCOMMERCE_RULES: tuple[Rule, ...] = (
         "a BigCommerce product has at most 600 SKUs",
         BIGCOMMERCE,
         max=600,
+        doc=_BC_LIMITS_DOC,
     ),
 )
 
