@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from .errors import CatalogError
+from .errors import DEFAULT_BUSY_TIMEOUT_SECONDS, CatalogError, DatabaseLocked, is_busy
 from .models import CONDITIONS, Override, Product, frozen
 from .money import CURRENCIES, MAX_MINOR, Money, MoneyError
 
@@ -130,17 +130,18 @@ _KNOWN_CSV = (*_PRODUCT_CSV, "quantity", *_DETAIL_CSV, *_ALIAS_CSV)
 # schema
 
 
-def init_catalog(path: Path) -> None:
+def init_catalog(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS) -> None:
     """Create the catalog schema in ``path`` (the file too, if missing). Safe to run again.
 
     Raises :class:`CatalogError` when ``path`` is not an SQLite database, was made by a newer
-    omnisync, or has an omnisync table lacking a column.
+    omnisync, or has an omnisync table lacking a column; :class:`DatabaseLocked` when another
+    program holds it locked for longer than ``busy_timeout`` seconds.
     """
     path = Path(path)
     if path.is_dir():
         raise CatalogError("is a directory, not a catalog file", file=str(path))
     try:
-        conn = sqlite3.connect(str(path))
+        conn = sqlite3.connect(str(path), timeout=busy_timeout)
     except sqlite3.Error as exc:
         raise CatalogError(f"cannot create the catalog: {exc}", file=str(path)) from None
     db = sqlite_utils.Database(conn)
@@ -200,16 +201,20 @@ def init_catalog(path: Path) -> None:
             )
         _check_schema(db, str(path))
     except sqlite3.Error as exc:
+        if is_busy(exc):
+            raise DatabaseLocked(path, busy_timeout, "the catalog was not changed") from None
         raise CatalogError(f"not a usable SQLite database ({exc})", file=str(path)) from None
     finally:
         db.close()
 
 
-def open_catalog(path: Path) -> sqlite_utils.Database:
+def open_catalog(path: Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS) -> sqlite_utils.Database:
     """Open an existing catalog. Never creates or changes the file.
 
-    Raises :class:`CatalogError` naming the file when it is missing, is not an SQLite database,
-    lacks a table or column omnisync needs, or was made by a newer omnisync.
+    Every statement on the connection waits up to ``busy_timeout`` seconds for a lock another
+    program holds on the file. Raises :class:`CatalogError` naming the file when it is missing, is
+    not an SQLite database, lacks a table or column omnisync needs, or was made by a newer
+    omnisync; :class:`DatabaseLocked` when it stays locked by another program past the timeout.
     """
     path = Path(path)
     name = str(path)
@@ -219,7 +224,7 @@ def open_catalog(path: Path) -> sqlite_utils.Database:
         raise CatalogError("is not a file; expected the catalog's SQLite file", file=name)
     uri = path.absolute().as_uri() + "?mode=rw"
     try:
-        conn = sqlite3.connect(uri, uri=True)
+        conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout)
     except sqlite3.Error as exc:
         raise CatalogError(f"cannot open the catalog: {exc}", file=name) from None
     try:
@@ -228,6 +233,8 @@ def open_catalog(path: Path) -> sqlite_utils.Database:
         _check_schema(db, name)
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if is_busy(exc):
+            raise DatabaseLocked(name, busy_timeout) from None
         raise CatalogError(f"cannot read it as an SQLite database ({exc})", file=name) from None
     except CatalogError:
         conn.close()
@@ -292,6 +299,15 @@ def _db_file(db: sqlite_utils.Database) -> str:
         if row[1] == "main":
             return str(row[2]) or ":memory:"
     return "catalog"
+
+
+def _busy_timeout(conn: sqlite3.Connection) -> float:
+    """The connection's busy timeout in seconds (what a statement waited before SQLITE_BUSY)."""
+    return int(conn.execute("PRAGMA busy_timeout").fetchone()[0]) / 1000
+
+
+def _locked(db: sqlite_utils.Database, name: str | None = None, outcome: str | None = None) -> DatabaseLocked:
+    return DatabaseLocked(name or _db_file(db), _busy_timeout(db.conn), outcome)
 
 
 # --------------------------------------------------------------------------------------------
@@ -882,10 +898,22 @@ def import_csv(
     if problems.lines:
         raise _import_error(name, problems)
     now = (clock or _utcnow)().astimezone(UTC).isoformat(timespec="seconds")
+    conn = db.conn
     try:
-        with db.atomic():
-            return _write_rows(db, name, rows, columns, data_rows, now, problems)
+        # The write lock first (IMMEDIATE): a transaction that read before asking for it could
+        # not wait for another program's write (SQLite refuses at once to avoid a deadlock).
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            report = _write_rows(db, name, rows, columns, data_rows, now, problems)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return report
     except sqlite3.Error as exc:
+        if is_busy(exc):
+            raise _locked(db, outcome="nothing was imported") from None
         raise CatalogError(
             f"could not write to the catalog ({exc}); nothing was imported", file=_db_file(db)
         ) from None
@@ -1033,7 +1061,17 @@ def read_products(
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
     name = _db_file(db)
-    conn = db.conn
+    try:
+        yield from _read_products(db.conn, name, skus, chunk_size)
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise _locked(db, name) from None
+        raise
+
+
+def _read_products(
+    conn: sqlite3.Connection, name: str, skus: Collection[str] | None, chunk_size: int
+) -> Iterator[Product]:
     if skus is not None:
         wanted = sorted(set(skus))
         for chunk in _chunks(wanted, min(chunk_size, _IN_CHUNK)):
@@ -1353,7 +1391,12 @@ def export_csv(db: sqlite_utils.Database, out: Path | TextIO) -> int:
 
 
 def _write_csv(db: sqlite_utils.Database, fh: TextIO) -> int:
-    header, locations, channels = _export_header(db)
+    try:
+        header, locations, channels = _export_header(db)
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise _locked(db, outcome="nothing was exported") from None
+        raise
     writer = csv.writer(fh, lineterminator="\r\n")
     writer.writerow(header)
     count = 0

@@ -30,7 +30,7 @@ changes per channel), applies exactly that plan, and reports per channel and SKU
 Exit codes: 0 ok or nothing to do; 1 some listings failed, a guard refused the plan, or validation
 found errors; 2 bad input (usage, config, catalog, CSV) and nothing was sent; 3 a whole channel
 failed (auth, unreachable after retries); 4 changes pending (plan --detailed-exitcode); 75 another
-run holds the lock.
+run holds the lock, or another program kept catalog.db or state.db locked past busy_timeout_seconds.
 """
 
 app = typer.Typer(
@@ -118,7 +118,7 @@ def main() -> None:
 # -- error handling --------------------------------------------------------------------------
 @contextmanager
 def handled() -> Iterator[None]:
-    from .errors import Exit, InputError, OmnisyncError
+    from .errors import Exit, InputError, OmnisyncError, is_busy
 
     try:
         yield
@@ -130,6 +130,16 @@ def handled() -> Iterator[None]:
     except OmnisyncError as exc:
         G.err.print(f"error: {exc}", markup=False)
         raise typer.Exit(int(exc.exit_code)) from None
+    except Exception as exc:
+        if not is_busy(exc):
+            raise
+        # the catalog and state code name the busy file; this is the net under anything they missed
+        G.err.print(
+            f"error: the catalog or state.db is locked by another program ({exc}); "
+            "run again when it has finished, or raise busy_timeout_seconds in the config",
+            markup=False,
+        )
+        raise typer.Exit(int(Exit.LOCKED)) from None
     except KeyboardInterrupt:
         G.err.print("interrupted; the next run reconciles what was in flight", markup=False)
         raise typer.Exit(130) from None
@@ -158,13 +168,18 @@ def load() -> Resolved:
     return Resolved(config)
 
 
-def catalog_path() -> Path:
-    """For init/import/export: --catalog, else the config's catalog when there is a config."""
+def catalog_target() -> tuple[Path, float]:
+    """For init/import/export: --catalog, else the config's catalog when there is a config; and
+    how long to wait for another program's lock on it (the config's busy_timeout_seconds when the
+    config is read, else the default)."""
+    from .errors import DEFAULT_BUSY_TIMEOUT_SECONDS
+
     if G.catalog is not None:
-        return G.catalog
+        return G.catalog, DEFAULT_BUSY_TIMEOUT_SECONDS
     if G.config.exists():
-        return Path(load().catalog)
-    return Path("catalog.db")
+        config = load()
+        return Path(config.catalog), config.busy_timeout_seconds
+    return Path("catalog.db"), DEFAULT_BUSY_TIMEOUT_SECONDS
 
 
 def _emit_json(data: Any) -> None:
@@ -178,8 +193,8 @@ def init() -> None:
     with handled():
         from .catalog import init_catalog
 
-        path = catalog_path()
-        init_catalog(path)
+        path, busy_timeout = catalog_target()
+        init_catalog(path, busy_timeout=busy_timeout)
         G.info(f"catalog ready: {path}")
 
 
@@ -189,8 +204,8 @@ def import_(file: Annotated[Path, typer.Argument(help="CSV file to upsert by SKU
     with handled():
         from .catalog import import_csv, open_catalog
 
-        db = open_catalog(catalog_path())
-        report = import_csv(db, file)
+        path, busy_timeout = catalog_target()
+        report = import_csv(open_catalog(path, busy_timeout=busy_timeout), file)
         G.info(f"imported {file}: {report.inserted} new, {report.updated} updated")
 
 
@@ -200,7 +215,8 @@ def export(file: Annotated[str, typer.Argument(help="CSV file to write, or - for
     with handled():
         from .catalog import export_csv, open_catalog
 
-        db = open_catalog(catalog_path())
+        path, busy_timeout = catalog_target()
+        db = open_catalog(path, busy_timeout=busy_timeout)
         if file == "-":
             export_csv(db, sys.stdout)
         else:
@@ -374,7 +390,7 @@ def status(as_json: JsonOpt = False) -> None:
             rows: list[dict[str, Any]] = []
             pending: dict[str, int] = {}
         else:
-            st = State(Path(config.state), readonly=True)
+            st = State(Path(config.state), readonly=True, busy_timeout=config.busy_timeout_seconds)
             try:
                 rows = st.channel_status()
                 pending = {}
@@ -419,7 +435,7 @@ def history(
         if not Path(config.state).exists():
             entries = []
         else:
-            st = State(Path(config.state), readonly=True)
+            st = State(Path(config.state), readonly=True, busy_timeout=config.busy_timeout_seconds)
             try:
                 entries = st.history(channel=channel, sku=sku, limit=limit)
             finally:
@@ -515,7 +531,8 @@ def validate(
         config = load()
         cfgs = config.enabled_channels(channel)
         pairs = [(cfg, registry.load(cfg.type).capabilities_for(cfg)) for cfg in cfgs]
-        products = read_products(open_catalog(Path(config.catalog)), sku)
+        db = open_catalog(Path(config.catalog), busy_timeout=config.busy_timeout_seconds)
+        products = read_products(db, sku)
         findings = v.validate(products, pairs, skus=sku)
         if fmt is Fmt.json:
             text = v.render_json(findings)

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import channels as registry
 from .channels.base import ChannelConfig
-from .errors import ConfigError, Where
+from .errors import DEFAULT_BUSY_TIMEOUT_SECONDS, ConfigError, Where
 from .money import CURRENCIES
 
 __all__ = [
@@ -52,7 +52,8 @@ KeyPath = tuple[str | int, ...]
 
 DEFAULT_CATALOG = "catalog.db"
 DEFAULT_STATE = "state.db"
-TOP_LEVEL_KEYS = ("catalog", "state", "keyring_service", "channels")
+TOP_LEVEL_KEYS = ("catalog", "state", "keyring_service", "busy_timeout_seconds", "channels")
+MAX_BUSY_TIMEOUT_SECONDS = 86_400  # a day; SQLite's busy timeout is a 32-bit count of milliseconds
 EXAMPLE_FILE = "channels.toml.example"
 
 # Words that make a key look like a secret. A key equal to one, or ending in "_<word>" / "-<word>",
@@ -463,6 +464,8 @@ class Config:
     # When set, a secret whose environment variable is unset or empty is looked up in the OS
     # keyring under (keyring_service, that variable's name).
     keyring_service: str | None = None
+    # How long each statement on catalog.db or state.db waits for a lock another program holds.
+    busy_timeout_seconds: float = DEFAULT_BUSY_TIMEOUT_SECONDS
 
     @property
     def config_dir(self) -> Path:
@@ -736,6 +739,7 @@ class _Loader:
         ):
             self.add(("keyring_service",), 'should be the keyring service name (a string such as "omnisync")')
             keyring_service = None
+        busy_timeout = self.busy_timeout(doc)
         channels: dict[str, ChannelConfig] = {}
         raw = doc.get("channels")
         if raw is None or raw == {}:
@@ -760,7 +764,26 @@ class _Loader:
             channels=channels,
             locator=self.locator,
             keyring_service=keyring_service,
+            busy_timeout_seconds=busy_timeout,
         )
+
+    def busy_timeout(self, doc: Mapping[str, Any]) -> float:
+        value = doc.get("busy_timeout_seconds", DEFAULT_BUSY_TIMEOUT_SECONDS)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, Decimal))
+            or not Decimal(value).is_finite()
+            or not 0 <= value <= MAX_BUSY_TIMEOUT_SECONDS
+        ):
+            got = _short(value)
+            self.add(
+                ("busy_timeout_seconds",),
+                f"should be a number of seconds from 0 to {MAX_BUSY_TIMEOUT_SECONDS} (such as "
+                f"{DEFAULT_BUSY_TIMEOUT_SECONDS}): how long to wait for another program's lock on "
+                f"the catalog or state.db" + (f" (got {got})" if got else ""),
+            )
+            return DEFAULT_BUSY_TIMEOUT_SECONDS
+        return float(value)
 
     def path_value(self, doc: Mapping[str, Any], key: str, default: str, base: Path) -> Path | None:
         value = doc.get(key, default)

@@ -30,7 +30,15 @@ from .diff import (
     stock_items,
 )
 from .diff import plan as make_plan
-from .errors import ChannelError, ConfigError, Exit, Kind, PlanRefused
+from .errors import (
+    DEFAULT_BUSY_TIMEOUT_SECONDS,
+    ChannelError,
+    ConfigError,
+    DatabaseLocked,
+    Exit,
+    Kind,
+    PlanRefused,
+)
 from .models import QUANTITY, Product, RemoteListing, Value, WriteItem, WriteResult, field_kind, frozen
 from .state import JournalEntry, State
 
@@ -211,6 +219,7 @@ class Engine:
         self.env = env
         self.log = log
         self.counters: dict[str, int] = {}
+        self._sent = False  # whether this run has begun sending writes (for a DatabaseLocked)
         self.ctx = ChannelContext(
             env=dict(env),
             config_dir=Path(config.path).parent,
@@ -623,20 +632,44 @@ class Engine:
         show_plan: Callable[[Plan], None] | None = None,
     ) -> RunReport:
         """Plan (and with ``apply``, push) the selected channels. The caller holds the lock."""
-        from .catalog import open_catalog, read_products
         from .config import check_secrets
-        from .http import api_calls
 
         cfg_list = self.config.enabled_channels(names)
         check_secrets(self.config, self.env, [c.name for c in cfg_list])
         cfgs = {c.name: c for c in cfg_list}
-        db = open_catalog(Path(self.config.catalog))
+        self._sent = False
+        try:
+            return self._run(command, cfg_list, cfgs, skus, apply, max_changes, yes, retry_failed, show_plan)
+        except DatabaseLocked as exc:
+            # catalog.db or state.db stayed locked by another program: say what this run did
+            exc.add_outcome(
+                "writes this run sent are reconciled by the next run" if self._sent else "nothing was sent"
+            )
+            raise
+
+    def _run(
+        self,
+        command: str,
+        cfg_list: list[ChannelConfig],
+        cfgs: dict[str, ChannelConfig],
+        skus: Collection[str] | None,
+        apply: bool,
+        max_changes: int | None,
+        yes: bool,
+        retry_failed: bool,
+        show_plan: Callable[[Plan], None] | None,
+    ) -> RunReport:
+        from .catalog import open_catalog, read_products
+        from .http import api_calls
+
+        timeout = getattr(self.config, "busy_timeout_seconds", DEFAULT_BUSY_TIMEOUT_SECONDS)
+        db = open_catalog(Path(self.config.catalog), busy_timeout=timeout)
         state_path = Path(self.config.state)
         state: State | None
         if apply:
-            state = State(state_path)
+            state = State(state_path, busy_timeout=timeout)
         else:
-            state = State(state_path, readonly=True) if state_path.exists() else None
+            state = State(state_path, readonly=True, busy_timeout=timeout) if state_path.exists() else None
         wanted = set(skus) if skus is not None else None
         if retry_failed:
             failed = state.failed_skus() if state is not None else set()
@@ -706,6 +739,15 @@ class Engine:
                 plan.to_json()["summary"],
             )
             return report
+        except DatabaseLocked as exc:
+            # the catalog was the busy one: record how the run ended (a busy state.db leaves the
+            # run recorded as unfinished, as a killed run is)
+            if state is not None and run_id is not None and exc.file != str(state.path):
+                try:
+                    state.finish_run(run_id, "locked", int(Exit.LOCKED), {})
+                except DatabaseLocked:
+                    pass
+            raise
         finally:
             gc.unfreeze()
             for ch in chans.values():
@@ -733,6 +775,8 @@ class Engine:
             for name, o in obs.items():
                 state.confirm_stock(run_id, name, _stock_readings(o))
             todo = [cp for cp in current.channels if cp.writes and reports[cp.channel].status != "failed"]
+            if todo:
+                self._sent = True
 
             def one(cp: ChannelPlan) -> tuple[str, list[str]]:
                 return cp.channel, self.apply_channel(

@@ -7,7 +7,9 @@ adapters raise only these, and the HTTP layer classifies responses through :func
 from __future__ import annotations
 
 import enum
+import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class Exit(enum.IntEnum):
@@ -18,7 +20,12 @@ class Exit(enum.IntEnum):
     BAD_INPUT = 2  # usage, config, catalog or CSV error; nothing was sent
     CHANNEL_FAILED = 3  # a whole channel failed (auth, unreachable after retries)
     CHANGES_PENDING = 4  # `plan --detailed-exitcode` found changes
-    LOCKED = 75  # another run holds the lock (EX_TEMPFAIL)
+    LOCKED = 75  # another run holds the lock, or another program holds catalog.db/state.db (EX_TEMPFAIL)
+
+
+# How long a connection to catalog.db or state.db waits for a lock another program holds
+# (``busy_timeout_seconds`` at the top of the config) before the run gives up with exit 75.
+DEFAULT_BUSY_TIMEOUT_SECONDS = 60
 
 
 class Kind(str, enum.Enum):
@@ -100,6 +107,40 @@ class LockHeld(OmnisyncError):
     """Another omnisync run holds the lock on this state directory."""
 
     exit_code = Exit.LOCKED
+
+
+class DatabaseLocked(OmnisyncError):
+    """catalog.db or state.db stayed locked by another program for longer than
+    ``busy_timeout_seconds``. Not bad input: the file is fine, it is busy; run again later."""
+
+    exit_code = Exit.LOCKED
+
+    def __init__(self, file: str | Path, waited: float, outcome: str | None = None) -> None:
+        self.file = str(file)
+        self.waited = waited
+        self.outcome = outcome  # what this run did and did not do, when the raiser knows
+        super().__init__(self.file)
+
+    def add_outcome(self, text: str) -> None:
+        self.outcome = f"{self.outcome}; {text}" if self.outcome else text
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file} is locked by another program (waited {self.waited:g} s; "
+            f"busy_timeout_seconds){'; ' + self.outcome if self.outcome else ''}. Run again when "
+            "that program has finished, or raise busy_timeout_seconds in the config"
+        )
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether an SQLite error means another connection holds the file's lock (SQLITE_BUSY,
+    "database is locked"), as opposed to a file that is damaged or not SQLite at all."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF == sqlite3.SQLITE_BUSY
+    return "database is locked" in str(exc)
 
 
 class PlanRefused(OmnisyncError):

@@ -13,21 +13,22 @@ makes a transaction across ATTACHed databases atomic.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from .errors import LockHeld, OmnisyncError
+from .errors import DEFAULT_BUSY_TIMEOUT_SECONDS, DatabaseLocked, LockHeld, OmnisyncError, is_busy
 from .models import Sale, Value, decode_value, encode_value
 
 migrations = Migrations("omnisync-state")
@@ -200,23 +201,72 @@ class Lock:
         self.release()
 
 
-class State:
-    """omnisync's own database. Thread-safe: one connection behind a lock."""
+_Method = TypeVar("_Method", bound=Callable[..., Any])
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+
+def _busy_as_locked(method: _Method) -> _Method:
+    """state.db still locked by another program after the busy timeout: :class:`DatabaseLocked`
+    naming it (exit 75), not a raw ``sqlite3.OperationalError``."""
+
+    @functools.wraps(method)
+    def wrapper(self: State, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
+            raise DatabaseLocked(self.path, self.busy_timeout) from None
+
+    return cast(_Method, wrapper)
+
+
+def _held_by_another(path: Path) -> bool:
+    """Whether another connection holds a lock on ``path`` right now (asked without waiting)."""
+    try:
+        probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    except sqlite3.Error:
+        return False
+    try:
+        probe.execute("BEGIN EXCLUSIVE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as exc:
+        return is_busy(exc)
+    finally:
+        probe.close()
+
+
+class State:
+    """omnisync's own database. Thread-safe: one connection behind a lock.
+
+    Every statement waits up to ``busy_timeout`` seconds for a lock another program holds on
+    state.db (or, while sales are recorded, on the ATTACHed catalog); past that,
+    :class:`DatabaseLocked` names the file.
+    """
+
+    def __init__(
+        self, path: Path, *, readonly: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS
+    ) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         if readonly and not path.exists():
             raise OmnisyncError(f"{path}: no state yet (nothing has been pushed)")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self.conn.execute("PRAGMA journal_mode=DELETE")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_timeout)
         self._mutex = threading.RLock()
-        # Even a reader brings an older state.db's schema up to date (schema only, no data), so
-        # `plan` and `status` work after an upgrade before the first `push`.
-        if migrations.pending(sqlite_utils.Database(self.conn)):
-            migrations.apply(sqlite_utils.Database(self.conn))
+        try:
+            self.conn.execute("PRAGMA journal_mode=DELETE")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            # Even a reader brings an older state.db's schema up to date (schema only, no data),
+            # so `plan` and `status` work after an upgrade before the first `push`.
+            if migrations.pending(sqlite_utils.Database(self.conn)):
+                migrations.apply(sqlite_utils.Database(self.conn))
+        except sqlite3.OperationalError as exc:
+            self.conn.close()
+            if is_busy(exc):
+                raise DatabaseLocked(path, busy_timeout) from None
+            raise
 
     def close(self) -> None:
         self.conn.close()
@@ -227,13 +277,14 @@ class State:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
                 self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:  # a COMMIT that found the file busy leaves it open
+                    self.conn.execute("ROLLBACK")
+                raise
 
     # -- runs --------------------------------------------------------------------------------
+    @_busy_as_locked
     def start_run(self, command: str) -> int:
         with self.tx() as c:
             cur = c.execute(
@@ -241,6 +292,7 @@ class State:
             )
             return int(cur.lastrowid or 0)
 
+    @_busy_as_locked
     def finish_run(self, run_id: int, status: str, exit_code: int, summary: Mapping[str, Any]) -> None:
         with self.tx() as c:
             c.execute(
@@ -248,6 +300,7 @@ class State:
                 (_now(), status, exit_code, json.dumps(summary), run_id),
             )
 
+    @_busy_as_locked
     def record_channel_run(
         self,
         run_id: int,
@@ -267,6 +320,7 @@ class State:
             )
 
     # -- incremental reads -------------------------------------------------------------------
+    @_busy_as_locked
     def last_full_read(self, channel: str) -> tuple[datetime, int, datetime] | None:
         """(start of the channel's last successful full read, runs since it, start of its last
         successful read of either kind), or None."""
@@ -287,6 +341,7 @@ class State:
         last = datetime.fromisoformat(row[2].replace("Z", "+00:00")) if row[2] else full
         return full, int(row[1]), max(full, last)
 
+    @_busy_as_locked
     def record_full_read(
         self, channel: str, started_at: datetime, run_id: int, snapshot: Iterable[tuple[str, int | None]]
     ) -> None:
@@ -306,6 +361,7 @@ class State:
                 (channel, stamp, run_id, stamp),
             )
 
+    @_busy_as_locked
     def record_incremental_read(
         self, channel: str, started_at: datetime, snapshot: Iterable[tuple[str, int | None]]
     ) -> None:
@@ -323,6 +379,7 @@ class State:
                 (stamp, channel),
             )
 
+    @_busy_as_locked
     def snapshot(self, channel: str) -> dict[str, int | None]:
         """SKU -> fingerprint (None: listed, values not known equal) as of the last read that
         returned it (every listing is returned by a full read)."""
@@ -341,11 +398,13 @@ class State:
             is not None
         )
 
+    @_busy_as_locked
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self._mutex:
             cur = self.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
             return [dict(zip([d[0] for d in cur.description], row)) for row in cur.fetchall()]
 
+    @_busy_as_locked
     def channel_status(self) -> list[dict[str, Any]]:
         """Per channel: its latest run's record, with the run's times."""
         with self._mutex:
@@ -359,6 +418,7 @@ class State:
             return [dict(zip([d[0] for d in cur.description], row)) for row in cur.fetchall()]
 
     # -- base --------------------------------------------------------------------------------
+    @_busy_as_locked
     def bases(self, channel: str) -> dict[tuple[str, str], Value]:
         with self._mutex:
             rows = self.conn.execute(
@@ -371,6 +431,7 @@ class State:
                 out[(sku, fld)] = decoded
         return out
 
+    @_busy_as_locked
     def stock_bases(self, channel: str) -> dict[str, int | tuple[tuple[str, int], ...]]:
         """Stock bases of a channel, compact: SKU -> quantity for a single-pool listing, else
         SKU -> ((field key, quantity), ...) sorted by key (the planner's ``StockValues``)."""
@@ -397,6 +458,7 @@ class State:
             out[sku] = tuple(sorted(pairs.items()))
         return out
 
+    @_busy_as_locked
     def field_bases(self, channel: str, skus: Iterable[str]) -> dict[tuple[str, str], Value]:
         """The bases of fields other than stock, for ``skus`` only."""
         wanted = sorted(set(skus))
@@ -426,11 +488,13 @@ class State:
             (channel, sku, fld, encode_value(value), run_id, _now()),
         )
 
+    @_busy_as_locked
     def set_bases(self, channel: str, values: Iterable[tuple[str, str, Value]], run_id: int | None) -> None:
         with self.tx() as c:
             for sku, fld, value in values:
                 self._set_base(c, channel, sku, fld, value, run_id)
 
+    @_busy_as_locked
     def confirm_stock(self, run_id: int, channel: str, readings: Sequence[tuple[str, str, int]]) -> None:
         """Stock values read from the channel (after its sales were recorded) become the base."""
         if not readings:
@@ -440,6 +504,7 @@ class State:
                 self._set_base(c, channel, sku, fld, value, run_id)
 
     # -- journal -----------------------------------------------------------------------------
+    @_busy_as_locked
     def journal_intents(
         self, run_id: int, rows: Sequence[tuple[str, str, str, Value | None, Value, str]]
     ) -> None:
@@ -455,6 +520,7 @@ class State:
                 ],
             )
 
+    @_busy_as_locked
     def settle(
         self, run_id: int, channel: str, outcomes: Sequence[tuple[str, str, str | None, Mapping[str, Value]]]
     ) -> None:
@@ -473,6 +539,7 @@ class State:
                         if fld in confirmed:
                             self._set_base(c, channel, sku, fld, confirmed[fld], run_id)
 
+    @_busy_as_locked
     def open_intents(self, channel: str | None = None) -> list[JournalEntry]:
         """Writes journalled but never settled (a run was killed in between)."""
         q = "SELECT * FROM journal WHERE status IN ('intent','pending')"
@@ -482,6 +549,7 @@ class State:
             args = (channel,)
         return self._entries(q + " ORDER BY id", args)
 
+    @_busy_as_locked
     def resolve_intent(
         self, entry: JournalEntry, applied: bool, note: str, base: Value | None, run_id: int
     ) -> None:
@@ -520,6 +588,7 @@ class State:
             )
         return out
 
+    @_busy_as_locked
     def history(
         self, *, channel: str | None = None, sku: str | None = None, limit: int = 100
     ) -> list[JournalEntry]:
@@ -535,6 +604,7 @@ class State:
         args.append(limit)
         return self._entries(q, tuple(args))
 
+    @_busy_as_locked
     def failed_skus(self, channel: str | None = None) -> set[str]:
         """SKUs whose latest journalled write failed (for ``push --retry-failed``)."""
         q = (
@@ -556,46 +626,75 @@ class State:
         The catalog update is relative (``quantity = quantity - sold``), so a seller's edit made
         at the same moment is kept. The base moves to the observed quantity, so the same sale is
         never counted twice however often the channel is planned.
+
+        The sales ledger, the bases and the catalog move together or not at all: when state.db or
+        the catalog stays locked by another program past the busy timeout, the transaction rolls
+        back and :class:`DatabaseLocked` names the file; the channel still shows the sales below
+        the unmoved base, so the next run records them (once).
         """
         if not sales:
             return
+        outcome = "the sales this run found were not recorded; the next run records them"
         with self._mutex:
-            self.conn.execute("ATTACH DATABASE ? AS catalog", (str(catalog_path),))
+            # Each file is locked by the first statement that touches it (a deferred BEGIN), so a
+            # busy file is named exactly; only a COMMIT kept waiting by a reader needs a probe.
+            busy_in: Path | None = catalog_path
             try:
-                with self.tx() as c:
-                    now = _now()
-                    for s in sales:
-                        c.execute(
-                            "INSERT INTO sales(run_id, channel, sku, field, base, observed, units, "
-                            "allocation, oversold, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                            (
-                                run_id,
-                                s.channel,
-                                s.sku,
-                                s.field,
-                                s.base,
-                                s.observed,
-                                s.units,
-                                json.dumps(dict(s.allocation)),
-                                s.oversold,
-                                now,
-                            ),
+                self.conn.execute("ATTACH DATABASE ? AS catalog", (str(catalog_path),))
+            except sqlite3.OperationalError as exc:
+                if is_busy(exc):
+                    raise DatabaseLocked(catalog_path, self.busy_timeout, outcome) from None
+                raise
+            try:
+                self.conn.execute("SELECT count(*) FROM catalog.sqlite_master").fetchone()
+                self.conn.execute("BEGIN")
+                now = _now()
+                for s in sales:
+                    busy_in = self.path
+                    self.conn.execute(
+                        "INSERT INTO sales(run_id, channel, sku, field, base, observed, units, "
+                        "allocation, oversold, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            run_id,
+                            s.channel,
+                            s.sku,
+                            s.field,
+                            s.base,
+                            s.observed,
+                            s.units,
+                            json.dumps(dict(s.allocation)),
+                            s.oversold,
+                            now,
+                        ),
+                    )
+                    self._set_base(self.conn, s.channel, s.sku, s.field, s.observed, run_id)
+                    busy_in = catalog_path
+                    for loc, units in s.allocation.items():
+                        self.conn.execute(
+                            "UPDATE catalog.stock SET quantity = MAX(quantity - ?, 0) "
+                            "WHERE sku=? AND location=?",
+                            (units, s.sku, loc),
                         )
-                        self._set_base(c, s.channel, s.sku, s.field, s.observed, run_id)
-                        for loc, units in s.allocation.items():
-                            c.execute(
-                                "UPDATE catalog.stock SET quantity = MAX(quantity - ?, 0) "
-                                "WHERE sku=? AND location=?",
-                                (units, s.sku, loc),
-                            )
+                busy_in = None
+                self.conn.execute("COMMIT")
+            except BaseException as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                if not is_busy(exc):
+                    raise
+                if busy_in is None:  # COMMIT: another program is reading one of the two files
+                    busy_in = self.path if _held_by_another(self.path) else catalog_path
+                raise DatabaseLocked(busy_in, self.busy_timeout, outcome) from None
             finally:
                 self.conn.execute("DETACH DATABASE catalog")
 
+    @_busy_as_locked
     def sales(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._mutex:
             cur = self.conn.execute("SELECT * FROM sales ORDER BY id DESC LIMIT ?", (limit,))
             return [dict(zip([d[0] for d in cur.description], row)) for row in cur.fetchall()]
 
+    @_busy_as_locked
     def integrity_ok(self) -> bool:
         with self._mutex:
             return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
