@@ -358,8 +358,17 @@ class AdapterRig:
     """One HTTP adapter against its fake, through the real engine, in a folder of its own."""
 
     def __init__(
-        self, type_name: str, n: int, folder: Path, *, latency: float = 0.0, real_time: bool = False
+        self,
+        type_name: str,
+        n: int,
+        folder: Path,
+        *,
+        latency: float = 0.0,
+        real_time: bool = False,
+        seed: Callable[[Any, int], list[str]] | None = None,
     ) -> None:
+        """``seed(fake, n)`` fills the fake store and returns its SKUs (default: ``fake.seed(n)``),
+        for a store of another shape (WooCommerce's variable products)."""
         import httpx
 
         self.case = http_cases()[type_name]
@@ -367,7 +376,7 @@ class AdapterRig:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.fake = self.case.make_fake(seed=1)
-        self.skus = self.fake.seed(n)
+        self.skus = seed(self.fake, n) if seed is not None else self.fake.seed(n)
         self.latency = latency
         self.real_time = real_time
         fake_handler = self.fake.handler

@@ -17,6 +17,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from benchmarks.run import AdapterRig, floors, http_cases, read_floor, write_floor
@@ -132,3 +133,24 @@ def test_a_push_that_mixes_kinds_of_change_takes_no_more_writes_than_their_sum(
     assert run["writes"] == write_floor(type_name, rig.capabilities, changes)
     again = rig.push()
     assert again["writes"] == 0 and again["planned"] == 0
+
+
+def test_woocommerce_keeps_each_parents_variations_in_one_request(tmp_path: Path) -> None:
+    """A first push to a store of 120 simple products and 20 variable products of 5 variations
+    each: WooCommerce writes products in ``/products/batch`` and each parent's variations in its own
+    ``/products/{id}/variations/batch``, 100 objects per request, so the push costs
+    ceil(120 / 100) + 20 x ceil(5 / 100) = 22 write requests. The SKUs sort so that, cut into runs
+    of 100 in plan order, the simple products and one parent's variations would each straddle two
+    write() calls (24 requests)."""
+
+    def seed(fake: Any, n: int) -> list[str]:
+        skus: list[str] = fake.seed(n - 3, variable=20, per_parent=5)
+        return skus + fake.seed(3, prefix="WD")  # three simple products sort after the variations
+
+    rig = AdapterRig("woocommerce", 120, tmp_path / "rig", seed=seed)
+    assert len(rig.skus) == 220 and sum("-V" in s for s in rig.skus) == 100
+    rig.change(sorted(rig.skus), "price")
+    run = rig.push()
+    assert run["status"] == "ok" and run["planned"] == 220 and run["applied"] == 220
+    assert run["writes"] == 22
+    assert sorted(rig.fake.batch_sizes()) == [5] * 20 + [20, 100]

@@ -18,9 +18,11 @@ redact on their own:
   omnisync's :class:`~omnisync.errors.ChannelError` kinds, with the vendor's own error message;
   garbage or truncated bodies raise :class:`~omnisync.errors.ResponseError`, never a traceback;
 - **auth as httpx ``Auth`` flows**: :class:`HeaderAuth`/:func:`bearer`, :class:`BasicAuth`,
-  :class:`QueryAuth`, :class:`OAuth1Auth` (one-legged, WooCommerce over plain HTTP),
-  :class:`OAuth2RefreshAuth` (a 401 refreshes the token once and resends once) and
-  :class:`SigningAuth` (a request-signing hook);
+  :class:`QueryAuth`, :class:`OAuth1Auth` (one-legged, WooCommerce over plain HTTP), the token
+  flows of :class:`TokenAuth` (a token obtained by a request of their own, cached until shortly
+  before it expires; a 401 obtains a new one once and resends once): :class:`OAuth2RefreshAuth`,
+  :class:`OAuth2ClientCredentialsAuth` and :class:`SessionLoginAuth` (a login returning a session
+  token), and :class:`SigningAuth` (a request-signing hook, optionally over another flow);
 - **redaction**: a :class:`Redactor` holding every secret value the channel uses, applied to the
   ``--verbose`` request log, to every exception message and to logged URLs;
 - a ``--verbose`` request log through ``ctx.log`` (``name: METHOD /path status 12ms``, never a query
@@ -78,14 +80,18 @@ __all__ = [
     "BodyErrorParser",
     "HeaderAuth",
     "OAuth1Auth",
+    "OAuth2ClientCredentialsAuth",
     "OAuth2RefreshAuth",
+    "OAuth2TokenAuth",
     "OmnisyncAuth",
     "Pacer",
     "QueryAuth",
     "RateLimitInfo",
     "Redactor",
     "RetryPolicy",
+    "SessionLoginAuth",
     "SigningAuth",
+    "TokenAuth",
     "Tokens",
     "api_calls",
     "bearer",
@@ -636,21 +642,151 @@ class OAuth1Auth(OmnisyncAuth):
 
 
 class SigningAuth(OmnisyncAuth):
-    """A request-signing hook (TikTok Shop, Amazon-style APIs): ``sign(request)`` mutates the request
-    (headers, query parameters) just before each send, body included, so retries are signed anew."""
+    """A request-signing hook (Walmart's signature headers, TikTok Shop's HMAC, Amazon-style APIs).
+
+    ``sign(request)`` gets each request just before it goes out, as it will be sent: final URL and
+    query, headers, and body (``request.content``, already serialized). It adds what the vendor
+    wants: headers (``request.headers[...] = ...``) and query parameters
+    (``request.url = request.url.copy_merge_params({...})``). Every send is signed anew, so a retried
+    request carries a fresh timestamp and signature.
+
+    ``inner`` authenticates first (e.g. an :class:`OAuth2ClientCredentialsAuth` whose token is part
+    of what is signed): the signer sees the request with the inner flow's token on it, also when
+    the inner flow sends it again after a 401; the inner flow's own requests (its token endpoint)
+    are not signed.
+    """
 
     requires_request_body = True
 
-    def __init__(self, sign: Callable[[httpx.Request], None], *, secrets: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        sign: Callable[[httpx.Request], None],
+        *,
+        secrets: Iterable[str] = (),
+        inner: OmnisyncAuth | None = None,
+    ) -> None:
         self.sign = sign
         self._secrets = [s for s in secrets if s]
+        self.inner = inner
+        self.requires_response_body = bool(inner is not None and inner.requires_response_body)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        self.sign(request)
-        yield request
+        if self.inner is None:
+            self.sign(request)
+            yield request
+            return
+        flow = self.inner.auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            if outgoing is request:
+                self.sign(outgoing)
+            response = yield outgoing
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
 
     def secret_values(self) -> list[str]:
-        return list(self._secrets)
+        return [*self._secrets, *(self.inner.secret_values() if self.inner is not None else [])]
+
+    def attach(self, redactor: Redactor) -> None:
+        for s in self._secrets:
+            redactor.add(s)
+        if self.inner is not None:
+            self.inner.attach(redactor)
+
+
+class TokenAuth(OmnisyncAuth):
+    """The shape every token flow shares: a token obtained by a request of the flow's own, put on
+    every request (``header: prefix + token``).
+
+    The token is obtained before the first request, and again when it is within ``leeway`` seconds
+    of its expiry (when the vendor says when that is). On a 401 the flow obtains a new one once and
+    resends the request once; a second 401 goes back to the caller, whose client raises it as an
+    :class:`AuthError`. When another request already replaced the token that was refused, it is
+    resent with that one without asking again. Every token obtained is redacted from logs and
+    errors from then on.
+
+    Subclasses say how to ask (:meth:`token_request`) and read the answer (:meth:`take`, which
+    calls :meth:`keep`): :class:`OAuth2RefreshAuth`, :class:`OAuth2ClientCredentialsAuth`,
+    :class:`SessionLoginAuth`.
+    """
+
+    requires_response_body = True
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        header: str = "Authorization",
+        prefix: str = "Bearer ",
+        clock: Callable[[], float] = time.monotonic,
+        leeway: float = 60.0,
+    ) -> None:
+        self.token = token
+        self.header = header
+        self.prefix = prefix
+        self.clock = clock
+        self.leeway = leeway
+        self.expires_at: float | None = None
+        self._redactor: Redactor | None = None
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def token_request(self, request: httpx.Request) -> httpx.Request:
+        """The request that obtains a token (``request``: the one about to be authenticated)."""
+        raise NotImplementedError
+
+    def take(self, response: httpx.Response) -> None:
+        """Read the answer to :meth:`token_request`: :meth:`keep` the token, or raise
+        :class:`AuthError` (refused) or :class:`ResponseError` (no token in it)."""
+        raise NotImplementedError
+
+    def credentials(self) -> list[str]:
+        """The secrets the flow starts with (redacted from the start)."""
+        return []
+
+    # -- shared ----------------------------------------------------------------------------------
+    def secret_values(self) -> list[str]:
+        return [s for s in (*self.credentials(), self.token) if s]
+
+    def attach(self, redactor: Redactor) -> None:
+        super().attach(redactor)
+        self._redactor = redactor
+
+    def redact(self, secret: str) -> None:
+        """Redact a secret obtained at run time (a token, a rotated refresh token)."""
+        if self._redactor is not None:
+            self._redactor.add(secret)
+
+    def keep(self, token: str, expires_in: object = None) -> None:
+        """Use ``token`` from now on; ``expires_in``: seconds it lives, when the vendor says."""
+        self.redact(token)
+        self.token = token
+        self.expires_at = (
+            self.clock() + float(expires_in)
+            if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
+            else None
+        )
+
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.clock() >= self.expires_at - self.leeway
+
+    def apply(self, request: httpx.Request, token: str | None) -> None:
+        request.headers[self.header] = f"{self.prefix}{token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        fresh = False
+        if not self.token or self.expired():
+            self.take((yield self.token_request(request)))
+            fresh = True
+        used = self.token
+        self.apply(request, used)
+        response = yield request
+        if response.status_code == 401 and not fresh:
+            if self.token == used:  # nobody else obtained a new one meanwhile
+                self.take((yield self.token_request(request)))
+            self.apply(request, self.token)
+            yield request
 
 
 @dataclass(frozen=True)
@@ -660,16 +796,97 @@ class Tokens:
     expires_in: float | None = None
 
 
-class OAuth2RefreshAuth(OmnisyncAuth):
-    """OAuth2 with a refresh token (eBay, Etsy, Amazon LWA).
+class OAuth2TokenAuth(TokenAuth):
+    """An OAuth2 token endpoint (RFC 6749 section 5): ``POST token_url`` with the grant of the
+    subclass (:meth:`grant`), the client id and secret in HTTP Basic (``client_auth="basic"``) or
+    in the form (``"body"``); the answer's ``access_token`` is used until shortly before its
+    ``expires_in``. A refusal is an :class:`AuthError` with the vendor's reason; a token endpoint
+    that is down or busy is a transient error (the request is retried like any other)."""
 
-    Gets an access token first if it has none (or the one it has is about to expire); on a 401 it
-    refreshes once and resends once: a second 401 is the caller's :class:`AuthError`. A rotated
-    refresh token is handed to ``on_tokens`` so the adapter can keep it. Every token it obtains is
-    redacted from logs and errors.
+    failure = "refreshing the access token failed"
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        access_token: str | None = None,
+        scope: str | None = None,
+        client_auth: Literal["basic", "body"] = "basic",
+        header: str = "Authorization",
+        prefix: str = "Bearer ",
+        extra_params: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        leeway: float = 60.0,
+    ) -> None:
+        super().__init__(token=access_token, header=header, prefix=prefix, clock=clock, leeway=leeway)
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.scope = scope
+        self.client_auth = client_auth
+        self.extra_params = dict(extra_params or {})
+        self.refreshes = 0  # tokens obtained
+
+    @property
+    def access_token(self) -> str | None:
+        return self.token
+
+    @access_token.setter
+    def access_token(self, value: str | None) -> None:
+        self.token = value
+
+    def grant(self) -> dict[str, str]:
+        """The grant's form fields (``grant_type`` first)."""
+        raise NotImplementedError
+
+    def received(self, body: Mapping[str, Any], expires: object) -> None:
+        """Called after each token obtained, with the whole answer (a rotated refresh token)."""
+
+    def credentials(self) -> list[str]:
+        return [self.client_secret]
+
+    def token_request(self, request: httpx.Request) -> httpx.Request:
+        data = {**self.grant(), **self.extra_params}
+        if self.scope:
+            data["scope"] = self.scope
+        headers = {"Accept": "application/json"}
+        if self.client_auth == "basic":
+            raw = f"{self.client_id}:{self.client_secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+        else:
+            data.update(client_id=self.client_id, client_secret=self.client_secret)
+        return httpx.Request("POST", self.token_url, data=data, headers=headers)
+
+    def take(self, response: httpx.Response) -> None:
+        status = response.status_code
+        if status != 200:
+            msg = default_error_message(response) or f"HTTP {status}"
+            kind = classify_status(status)
+            retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+            if kind in (Kind.RETRY, Kind.RATE_LIMITED):  # the token endpoint is down or busy
+                raise error_for(kind, f"{self.failure}: {msg}", status=status, retry_after=retry_after)
+            raise AuthError(f"{self.failure}: {msg}", status=status)
+        try:
+            body = json.loads(response.content)
+            token = body["access_token"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise ResponseError("the token endpoint answered without an access_token") from None
+        if not isinstance(token, str) or not token:
+            raise ResponseError("the token endpoint answered without an access_token")
+        expires = body.get("expires_in")
+        self.keep(token, expires)
+        self.refreshes += 1
+        self.received(body, expires)
+
+
+class OAuth2RefreshAuth(OAuth2TokenAuth):
+    """OAuth2 with a refresh token (eBay, Etsy, Amazon LWA): ``grant_type=refresh_token``.
+
+    A rotated refresh token is used from then on, redacted, and handed to ``on_tokens`` with the
+    new access token so the adapter can keep it.
     """
-
-    requires_response_body = True
 
     def __init__(
         self,
@@ -688,100 +905,94 @@ class OAuth2RefreshAuth(OmnisyncAuth):
         clock: Callable[[], float] = time.monotonic,
         leeway: float = 60.0,
     ) -> None:
-        self.token_url = token_url
-        self.client_id = client_id
-        self.client_secret = client_secret
+        super().__init__(
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            access_token=access_token,
+            scope=scope,
+            client_auth=client_auth,
+            header=header,
+            prefix=prefix,
+            extra_params=extra_params,
+            clock=clock,
+            leeway=leeway,
+        )
         self.refresh_token = refresh_token
-        self.access_token = access_token
-        self.scope = scope
-        self.client_auth = client_auth
-        self.header = header
-        self.prefix = prefix
-        self.extra_params = dict(extra_params or {})
         self.on_tokens = on_tokens
-        self.clock = clock
-        self.leeway = leeway
-        self.expires_at: float | None = None
-        self.refreshes = 0
-        self._redactor: Redactor | None = None
 
-    def secret_values(self) -> list[str]:
-        return [s for s in (self.client_secret, self.refresh_token, self.access_token) if s]
+    def credentials(self) -> list[str]:
+        return [self.client_secret, self.refresh_token]
 
-    def attach(self, redactor: Redactor) -> None:
-        super().attach(redactor)
-        self._redactor = redactor
+    def grant(self) -> dict[str, str]:
+        return {"grant_type": "refresh_token", "refresh_token": self.refresh_token}
 
-    def _expired(self) -> bool:
-        return self.expires_at is not None and self.clock() >= self.expires_at - self.leeway
-
-    def _refresh_request(self) -> httpx.Request:
-        data = {"grant_type": "refresh_token", "refresh_token": self.refresh_token, **self.extra_params}
-        if self.scope:
-            data["scope"] = self.scope
-        headers = {"Accept": "application/json"}
-        if self.client_auth == "basic":
-            raw = f"{self.client_id}:{self.client_secret}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
-        else:
-            data.update(client_id=self.client_id, client_secret=self.client_secret)
-        return httpx.Request("POST", self.token_url, data=data, headers=headers)
-
-    def _take(self, response: httpx.Response) -> None:
-        status = response.status_code
-        if status != 200:
-            msg = default_error_message(response) or f"HTTP {status}"
-            kind = classify_status(status)
-            retry_after = parse_retry_after(response.headers.get("retry-after"), datetime.now(UTC))
-            if kind in (Kind.RETRY, Kind.RATE_LIMITED):  # the token endpoint is down or busy
-                raise error_for(
-                    kind, f"refreshing the access token failed: {msg}", status=status, retry_after=retry_after
-                )
-            raise AuthError(f"refreshing the access token failed: {msg}", status=status)
-        try:
-            body = json.loads(response.content)
-            token = body["access_token"]
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise ResponseError("the token endpoint answered without an access_token") from None
-        if not isinstance(token, str) or not token:
-            raise ResponseError("the token endpoint answered without an access_token")
-        if self._redactor is not None:
-            self._redactor.add(token)
-        self.access_token = token
+    def received(self, body: Mapping[str, Any], expires: object) -> None:
         rotated = body.get("refresh_token")
         if isinstance(rotated, str) and rotated and rotated != self.refresh_token:
-            if self._redactor is not None:
-                self._redactor.add(rotated)
+            self.redact(rotated)
             self.refresh_token = rotated
-        expires = body.get("expires_in")
-        self.expires_at = (
-            self.clock() + float(expires)
-            if isinstance(expires, (int, float)) and not isinstance(expires, bool)
-            else None
-        )
-        self.refreshes += 1
         if self.on_tokens is not None:
-            self.on_tokens(
-                Tokens(
-                    token, self.refresh_token, float(expires) if isinstance(expires, (int, float)) else None
-                )
-            )
+            assert self.token is not None
+            seconds = float(expires) if isinstance(expires, (int, float)) else None
+            self.on_tokens(Tokens(self.token, self.refresh_token, seconds))
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        refreshed = False
-        if not self.access_token or self._expired():
-            response = yield self._refresh_request()
-            self._take(response)
-            refreshed = True
-        used = self.access_token
-        request.headers[self.header] = f"{self.prefix}{used}"
-        response = yield request
-        if response.status_code == 401 and not refreshed:
-            if self.access_token == used:  # nobody else refreshed meanwhile
-                response = yield self._refresh_request()
-                self._take(response)
-            request.headers[self.header] = f"{self.prefix}{self.access_token}"
-            yield request
+
+class OAuth2ClientCredentialsAuth(OAuth2TokenAuth):
+    """OAuth2's client-credentials grant (Walmart, TikTok Shop-style token endpoints, Shopify Dev
+    Dashboard apps): ``grant_type=client_credentials`` with the client id and secret; the token is
+    kept until shortly before ``expires_in`` and obtained again once after a 401."""
+
+    def grant(self) -> dict[str, str]:
+        return {"grant_type": "client_credentials"}
+
+
+class SessionLoginAuth(TokenAuth):
+    """A login that returns a session token (Vendure's ``login`` mutation, Medusa's
+    ``POST /auth/user/emailpass``): log in before the first request, put the token on every request
+    (``Authorization: Bearer`` by default), log in again once after a 401 and resend once. The
+    credentials (``secrets``) and every token are redacted.
+
+    Subclasses give the login request (:meth:`login_request`, often :meth:`json_post`) and find the
+    token in its answer (:meth:`session_token`, raising :class:`AuthError` when the login is refused).
+    """
+
+    def __init__(
+        self,
+        *,
+        secrets: Iterable[str] = (),
+        header: str = "Authorization",
+        prefix: str = "Bearer ",
+        clock: Callable[[], float] = time.monotonic,
+        leeway: float = 60.0,
+    ) -> None:
+        super().__init__(header=header, prefix=prefix, clock=clock, leeway=leeway)
+        self._secrets = [s for s in secrets if s]
+
+    def login_request(self, request: httpx.Request) -> httpx.Request:
+        raise NotImplementedError
+
+    def session_token(self, response: httpx.Response) -> str:
+        raise NotImplementedError
+
+    @staticmethod
+    def json_post(url: httpx.URL | str, payload: Any) -> httpx.Request:
+        """A JSON ``POST`` (the usual shape of a login)."""
+        return httpx.Request(
+            "POST",
+            url,
+            content=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+
+    def credentials(self) -> list[str]:
+        return list(self._secrets)
+
+    def token_request(self, request: httpx.Request) -> httpx.Request:
+        return self.login_request(request)
+
+    def take(self, response: httpx.Response) -> None:
+        self.keep(self.session_token(response))
 
 
 # -- the client ------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The tests' own admin clients for Vendure and Medusa: seed stores, read what they hold, sell.
 
-These talk to the servers directly (plain httpx, not omnisync), so every assertion about what a
-server holds is made through the server's own API.
+These talk to the servers directly (plain httpx, not omnisync's adapters), so every assertion about
+what a server holds is made through the server's own API. They log in with omnisync's session-login
+flows (``omnisync.http.SessionLoginAuth``: Vendure's ``login`` mutation, Medusa's
+``/auth/user/emailpass``), the one login implementation of the adapters and the tests.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+
+from omnisync.channels.medusa import MedusaLogin
+from omnisync.channels.vendure import VendureLogin
 
 
 class AdminError(RuntimeError):
@@ -49,34 +54,13 @@ class VendureAdmin:
 
     def __init__(self, base_url: str, username: str, password: str) -> None:
         self.url = base_url.rstrip("/") + "/admin-api"
-        self.http = httpx.Client(timeout=60)
-        self.token: str | None = None
-        self.login(username, password)
+        self.http = httpx.Client(timeout=60, auth=VendureLogin(username, password))
 
     def close(self) -> None:
         self.http.close()
 
-    def login(self, username: str, password: str) -> None:
-        r = self.http.post(
-            self.url,
-            json={
-                "query": """
-            mutation($u: String!, $p: String!) { login(username: $u, password: $p, rememberMe: true) {
-              __typename ... on ErrorResult { errorCode message } } }""",
-                "variables": {"u": username, "p": password},
-            },
-        )
-        r.raise_for_status()
-        if r.json()["data"]["login"]["__typename"] != "CurrentUser":
-            raise AdminError(f"Vendure login failed: {r.text}")
-        self.token = r.headers["vendure-auth-token"]
-
     def gql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        r = self.http.post(
-            self.url,
-            json={"query": query, "variables": dict(variables or {})},
-            headers={"Authorization": f"Bearer {self.token}"},
-        )
+        r = self.http.post(self.url, json={"query": query, "variables": dict(variables or {})})
         body = r.json()
         if r.status_code != 200 or body.get("errors"):
             raise AdminError(f"Vendure said {r.status_code}: {r.text[:2000]}")
@@ -334,11 +318,8 @@ class MedusaAdmin:
 
     def __init__(self, base_url: str, email: str, password: str) -> None:
         self.base = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base, timeout=120)
-        r = self.http.post("/auth/user/emailpass", json={"email": email, "password": password})
-        if r.status_code != 200:
-            raise AdminError(f"Medusa login failed: {r.status_code} {r.text}")
-        self.http.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        login = MedusaLogin(f"{self.base}/auth/user/emailpass", email, password)
+        self.http = httpx.Client(base_url=self.base, timeout=120, auth=login)
 
     def close(self) -> None:
         self.http.close()

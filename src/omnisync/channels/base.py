@@ -8,20 +8,28 @@ they get one from :mod:`omnisync.http` through the :class:`ChannelContext`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import os
 from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import ConfigError, OmnisyncError, ResponseError
+from ..errors import ConfigError, Kind, OmnisyncError, ResponseError
 from ..models import FIELD_KINDS, RemoteListing, WriteItem, WriteResult
+from ..money import is_currency
 from ..rules import ChannelRules, ContentRules, PriceRules, StockRules
+
+if TYPE_CHECKING:  # the client is built on first use: importing this module loads no httpx
+    import httpx
+
+    from ..http import ApiClient
 
 FieldKind = Literal["quantity", "price", "title", "description"]
 
@@ -338,6 +346,150 @@ class BaseChannel:
         self.close()
 
 
+_R = TypeVar("_R")
+
+
+class HttpChannel(BaseChannel, Generic[_C, _R]):
+    """What every adapter talking HTTP to a vendor shares, so its own file holds only the vendor's
+    endpoints, field mapping and quirks.
+
+    ``__init__`` takes the config as the adapter's own model (``self.cfg``, a ``_C``), its
+    capabilities (:meth:`capabilities_for`), the currency the config names, and the client:
+    :func:`omnisync.http.make_client` with :meth:`make_auth` and the vendor's defaults below (at
+    once, or on first use of :attr:`client` with ``lazy_client``, so that a channel is built
+    without reading its secrets). An adapter sets up its own state after ``super().__init__``.
+
+    Hooks (class attributes, or methods where the config decides):
+
+    - ``Config``: the config model; ``batch_limit_key``: its key for ``max_write_batch``;
+      ``default_base_url``, ``base_path`` (or :meth:`client_options`
+      for one made from the config), ``error_overrides``;
+    - :meth:`make_auth` (required): the auth flow from the config's secrets (:meth:`secret`);
+    - :meth:`client_options`: more :func:`make_client` arguments (rate-limit headers, error and body
+      parsers, a base path from the config);
+    - :meth:`store_currency`: the currency the store reports, when the config names none;
+    - :meth:`ref_of`: where a write's SKU lives (``_R``), by default what a read this session
+      learnt (``self._refs``, SKU -> ``_R``, filled by the adapter's read).
+    """
+
+    lazy_client: ClassVar[bool] = False
+    default_base_url: ClassVar[str] = ""
+    base_path: ClassVar[str] = ""
+    error_overrides: ClassVar[Mapping[int, Kind] | None] = None
+
+    batch_limit_key: ClassVar[str | None] = None  # a config key that sets max_write_batch
+
+    cfg: _C
+
+    @classmethod
+    def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
+        """``capabilities``, with ``max_write_batch`` from the config key ``batch_limit_key``."""
+        limit = getattr(cfg, cls.batch_limit_key, None) if cls.batch_limit_key else None
+        if not isinstance(limit, int) or limit == cls.capabilities.max_write_batch:
+            return cls.capabilities
+        return dataclasses.replace(cls.capabilities, max_write_batch=limit)
+
+    def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
+        super().__init__(cfg, ctx)
+        self.cfg = cast(_C, self.own_config(cfg, self.Config))
+        self.capabilities = self.capabilities_for(self.cfg)
+        self._currency: str | None = self.cfg.currency
+        self._refs: dict[str, _R] = {}
+        self._client: ApiClient | None = None
+        if not self.lazy_client:
+            self._client = self.build_client()
+
+    # -- hooks -----------------------------------------------------------------------------------
+    def make_auth(self) -> httpx.Auth | None:
+        """The auth flow, from the config's secrets (:meth:`secret`)."""
+        raise NotImplementedError
+
+    def client_options(self) -> dict[str, Any]:
+        """More :func:`omnisync.http.make_client` arguments than the class attributes give."""
+        return {}
+
+    def store_currency(self) -> object:
+        """The currency code the store reports (asked once, when the config names none)."""
+        raise NotImplementedError
+
+    def ref_of(self, item: WriteItem) -> _R | None:
+        """Where ``item``'s SKU lives (None: unknown, to be read)."""
+        return self._refs.get(item.sku)
+
+    # -- shared ----------------------------------------------------------------------------------
+    def secret(self, key: str) -> str:
+        """The secret the config key ``key`` (``..._env``) names."""
+        return self.ctx.secret(self.cfg, key)
+
+    def build_client(self) -> ApiClient:
+        from ..http import make_client
+
+        options: dict[str, Any] = {
+            "default_base_url": self.default_base_url,
+            "base_path": self.base_path,
+            "error_overrides": self.error_overrides,
+            **self.client_options(),
+        }
+        return make_client(
+            self.cfg, self.ctx, capabilities=self.capabilities, auth=self.make_auth(), **options
+        )
+
+    @property
+    def client(self) -> ApiClient:
+        if self._client is None:
+            self._client = self.build_client()
+        return self._client
+
+    def currency(self) -> str:
+        """The channel's currency: the config's, else asked once from the store."""
+        if self._currency is None:
+            code = self.store_currency()
+            if not isinstance(code, str) or not is_currency(code):
+                raise ResponseError(
+                    f"the store reported currency {code!r}, not an ISO 4217 code", channel=self.name
+                )
+            self._currency = code
+        return self._currency
+
+    def _learn(self, skus: Sequence[str]) -> None:
+        """Read the SKUs the cache does not place yet, so that the read fills ``self._refs``."""
+        unknown = [sku for sku in skus if sku not in self._refs]
+        if unknown:
+            for _ in self.read(skus=unknown):
+                pass
+
+    def _resolve(self, items: Sequence[WriteItem]) -> None:
+        """Learn where the SKUs of ``items`` live that were not read in this session (one read of
+        them all; a listing to create has no place yet)."""
+        self._learn([it.sku for it in items if not it.create and self.ref_of(it) is None])
+
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            if self.lazy_client:
+                self._client = None
+
+
+def json_int(value: Any, *, signed: bool = False) -> int | None:
+    """An integer (an id, a count) from a vendor's JSON: an int, a string of digits (a leading "-"
+    when ``signed``) or an integral Decimal; None for anything else, booleans included."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        return int(text) if (text.lstrip("-") if signed else text).isdigit() else None
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return None
+
+
 def pack(
     demands: Sequence[Mapping[str, Collection[Hashable]]], capacity: Mapping[str, int]
 ) -> list[list[int]]:
@@ -410,3 +562,34 @@ def pack_writes(
             need.setdefault(kind, set()).add(unit)
         demands.append(need)
     return pack(demands, capacity)
+
+
+def pack_groups(groups: Sequence[Hashable], size: int) -> list[list[int]]:
+    """write() calls for an adapter that sends one request per group of writes, of at most ``size``
+    writes each (WooCommerce: one for products, one per variable product for its variations):
+    ``groups[i]`` names the request write ``i`` goes in.
+
+    Each group is cut into runs of ``size`` in plan order and the runs are packed, first fit and
+    never split, into calls of at most ``size`` writes: a push takes the fewest requests, the sum
+    over groups of ceil(its writes / size), with no group straddling two calls. Returns lists of
+    indices, each in plan order."""
+    size = max(1, size)
+    members: dict[Hashable, list[int]] = {}
+    for i, group in enumerate(groups):
+        members.setdefault(group, []).append(i)
+    runs = sorted(
+        (m[start : start + size] for m in members.values() for start in range(0, len(m), size)),
+        key=lambda run: run[0],
+    )
+    calls: list[list[int]] = []
+    first_open = 0  # calls before it are full
+    for run in runs:
+        j = first_open
+        while j < len(calls) and len(calls[j]) + len(run) > size:
+            j += 1
+        if j == len(calls):
+            calls.append([])
+        calls[j].extend(run)
+        while first_open < len(calls) and len(calls[first_open]) >= size:
+            first_open += 1
+    return [sorted(call) for call in calls]

@@ -58,7 +58,7 @@ import httpx
 from pydantic import Field, field_validator, model_validator
 
 from ..errors import ChannelError, Kind, PermanentError, ResponseError
-from ..http import ApiClient, HeaderAuth, RateLimitInfo, bigcommerce_rate_limit, make_client
+from ..http import HeaderAuth, RateLimitInfo, bigcommerce_rate_limit
 from ..models import (
     DESCRIPTION,
     PRICE,
@@ -74,7 +74,7 @@ from ..models import (
     quantity_key,
 )
 from ..money import Money, MoneyError, exponent, is_currency
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
+from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel, json_int
 
 API_HOST = "https://api.bigcommerce.com"
 PAGE_SIZE = 250  # GET /catalog/products limit maximum (products spec LimitParam)
@@ -191,35 +191,26 @@ class _Stop(Exception):
         self.error = error
 
 
-class BigCommerceChannel(BaseChannel):
+class BigCommerceChannel(HttpChannel[BigCommerceConfig, _Ref]):
     """The BigCommerce adapter. See the module docstring for the mapping."""
 
     Config = BigCommerceConfig
     capabilities = CAPABILITIES
+    default_base_url = API_HOST
+    error_overrides = ERROR_OVERRIDES
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        self.cfg: BigCommerceConfig = self.own_config(cfg, BigCommerceConfig)
-        cfg = self.cfg
-        self.capabilities = self.capabilities_for(cfg)
-        self.currency: str = cfg.currency or ""
-        token = ctx.secret(cfg, "access_token_env")
-        self.client: ApiClient = make_client(
-            cfg,
-            ctx,
-            capabilities=self.capabilities,
-            auth=HeaderAuth("X-Auth-Token", token),
-            default_base_url=API_HOST,
-            base_path=f"/stores/{cfg.store_hash}/v3",
-            error_overrides=ERROR_OVERRIDES,
-            rate_limit_headers=self._rate_limit,
-        )
-        self._refs: dict[str, _Ref] = {}
         self._locations_checked = False
         # field key -> location id, for multi-location configs
-        self._stock_keys: dict[str, int] = (
-            {quantity_key(k): int(k) for k in cfg.locations} if cfg.locations else {}
-        )
+        locations = self.cfg.locations
+        self._stock_keys: dict[str, int] = {quantity_key(k): int(k) for k in locations} if locations else {}
+
+    def make_auth(self) -> HeaderAuth:
+        return HeaderAuth("X-Auth-Token", self.secret("access_token_env"))
+
+    def client_options(self) -> dict[str, Any]:
+        return {"base_path": f"/stores/{self.cfg.store_hash}/v3", "rate_limit_headers": self._rate_limit}
 
     def _rate_limit(self, response: httpx.Response, now: datetime) -> RateLimitInfo:
         """BigCommerce's four quota headers: the window's quota sets the pacer's rate (a Pro store
@@ -227,7 +218,7 @@ class BigCommerceChannel(BaseChannel):
         info = bigcommerce_rate_limit(response, now)
         quota = _number(response.headers.get("x-rate-limit-requests-quota"))
         window_ms = _number(response.headers.get("x-rate-limit-time-window-ms"))
-        client = getattr(self, "client", None)
+        client = self._client
         if client is not None and quota and window_ms and quota > 0 and window_ms > 0:
             rate = quota / (window_ms / 1000)
             pacer = client.pacer
@@ -260,7 +251,7 @@ class BigCommerceChannel(BaseChannel):
             pagination = (
                 (body.get("meta") or {}).get("pagination") if isinstance(body.get("meta"), dict) else None
             )
-            total_pages = _int(pagination.get("total_pages")) if isinstance(pagination, dict) else None
+            total_pages = json_int(pagination.get("total_pages")) if isinstance(pagination, dict) else None
             if total_pages is not None:
                 if page >= total_pages:
                     return
@@ -281,7 +272,7 @@ class BigCommerceChannel(BaseChannel):
 
     def _verify_default_location(self) -> None:
         body, _ = self._get("inventory/locations", [("is_default", "true")])
-        ids = [_int(loc.get("id")) for loc in body["data"] if isinstance(loc, dict)]
+        ids = [json_int(loc.get("id")) for loc in body["data"] if isinstance(loc, dict)]
         found = [i for i in ids if i is not None]
         if found and self.cfg.default_location_id not in found:
             raise PermanentError(
@@ -296,7 +287,8 @@ class BigCommerceChannel(BaseChannel):
         if self._locations_checked or not self.multi_location:
             return
         have = {
-            _int(loc.get("id")): str(loc.get("label") or loc.get("code") or "") for loc in self._locations()
+            json_int(loc.get("id")): str(loc.get("label") or loc.get("code") or "")
+            for loc in self._locations()
         }
         unknown = [str(i) for i in self._stock_keys.values() if i not in have]
         if unknown:
@@ -328,7 +320,7 @@ class BigCommerceChannel(BaseChannel):
         seen: set[int] = set()
         found: set[str] = set()
         for product in self._products():
-            pid = _int(product.get("id"))
+            pid = json_int(product.get("id"))
             if pid is None or pid in seen:
                 continue
             seen.add(pid)
@@ -360,7 +352,7 @@ class BigCommerceChannel(BaseChannel):
             pids: set[int] = set()
             for sku in sorted(missing):
                 for variant in self._pages("catalog/variants", [("sku", sku)], PAGE_SIZE):
-                    pid = _int(variant.get("product_id"))
+                    pid = json_int(variant.get("product_id"))
                     if pid is not None:
                         pids.add(pid)
             for chunk in _chunks(sorted(pids), 100):
@@ -380,7 +372,7 @@ class BigCommerceChannel(BaseChannel):
         self, product: dict[str, Any], stock: Mapping[int, dict[int, int]] | None
     ) -> Iterator[RemoteListing]:
         """The SKUs of one product (with ``include=variants``)."""
-        pid = _int(product.get("id"))
+        pid = json_int(product.get("id"))
         if pid is None:
             return
         tracking = str(product.get("inventory_tracking") or "none")
@@ -397,10 +389,10 @@ class BigCommerceChannel(BaseChannel):
             sku = product.get("sku")
             if not isinstance(sku, str) or not sku:
                 return
-            base_id = _int(product.get("base_variant_id"))
+            base_id = json_int(product.get("base_variant_id"))
             if base_id is None and len(variants) == 1:
-                base_id = _int(variants[0].get("id"))
-            base = next((v for v in variants if _int(v.get("id")) == base_id), None)
+                base_id = json_int(variants[0].get("id"))
+            base = next((v for v in variants if json_int(v.get("id")) == base_id), None)
             ref = _Ref(pid, base_id, True, tracking)
             values = dict(common)
             if product_price is not None:
@@ -414,7 +406,7 @@ class BigCommerceChannel(BaseChannel):
             return
         for v in variants:
             sku = v.get("sku")
-            vid = _int(v.get("id"))
+            vid = json_int(v.get("id"))
             if not isinstance(sku, str) or not sku or vid is None or not v.get("option_values"):
                 continue
             ref = _Ref(pid, vid, False, tracking)
@@ -435,7 +427,7 @@ class BigCommerceChannel(BaseChannel):
     ) -> RemoteListing:
         self._refs[sku] = ref
         if not self.multi_location:
-            qty = _int(level)
+            qty = json_int(level)
             if qty is not None and ref.tracking != "none":
                 values[QUANTITY] = qty
         extra = {
@@ -494,15 +486,18 @@ class BigCommerceChannel(BaseChannel):
                 identity = item.get("identity")
                 if not isinstance(identity, dict):
                     continue
-                vid = _int(identity.get("variant_id"))
-                pid = _int(identity.get("product_id"))
+                vid = json_int(identity.get("variant_id"))
+                pid = json_int(identity.get("product_id"))
                 key = vid if vid is not None else (-pid if pid is not None else None)
                 if key is None:
                     continue
                 levels = out.setdefault(key, {})
                 for at in item.get("locations") or []:
                     if isinstance(at, dict):
-                        lid, onhand = _int(at.get("location_id")), _int(at.get("total_inventory_onhand"))
+                        lid, onhand = (
+                            json_int(at.get("location_id")),
+                            json_int(at.get("total_inventory_onhand")),
+                        )
                         if lid is not None and onhand is not None:
                             levels[lid] = onhand
         return out
@@ -514,30 +509,30 @@ class BigCommerceChannel(BaseChannel):
         if raw is None or isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
             return None
         try:
-            return Money.parse(raw if not isinstance(raw, str) else raw.strip(), self.currency)
+            return Money.parse(raw if not isinstance(raw, str) else raw.strip(), self.currency())
         except MoneyError as exc:
             try:
                 dec = Decimal(str(raw))
-                exact = dec.quantize(Decimal(1).scaleb(-exponent(self.currency)))
+                exact = dec.quantize(Decimal(1).scaleb(-exponent(self.currency())))
                 if dec.is_finite() and abs(dec - exact) < Decimal("1e-9"):
-                    return Money.parse(exact, self.currency)
+                    return Money.parse(exact, self.currency())
             except (InvalidOperation, MoneyError):
                 pass
             self.ctx.log(
-                f"{self.name}: {sku}: price {raw!r} is not an amount in {self.currency} ({exc}); "
+                f"{self.name}: {sku}: price {raw!r} is not an amount in {self.currency()} ({exc}); "
                 "treated as unknown"
             )
             return None
 
     # -- writing ---------------------------------------------------------------------------------
-    def _ref(self, item: WriteItem) -> _Ref | None:
+    def ref_of(self, item: WriteItem) -> _Ref | None:
         remote = item.remote
         if remote is not None and remote.extra:
-            pid = _int(remote.extra.get("product_id"))
+            pid = json_int(remote.extra.get("product_id"))
             tracking = remote.extra.get("tracking")
             if pid is not None and isinstance(tracking, str):
                 return _Ref(
-                    pid, _int(remote.extra.get("variant_id")), bool(remote.extra.get("simple")), tracking
+                    pid, json_int(remote.extra.get("variant_id")), bool(remote.extra.get("simple")), tracking
                 )
         return self._refs.get(item.sku)
 
@@ -550,10 +545,7 @@ class BigCommerceChannel(BaseChannel):
         """
         self._check_locations()
         outcomes = [_Outcome() for _ in batch]
-        unknown = [it.sku for it in batch if not it.create and self._ref(it) is None]
-        if unknown:
-            for _ in self.read(skus=unknown):
-                pass
+        self._resolve(batch)
         products: list[_Entry] = []
         variants: list[_Entry] = []
         stock: list[_Entry] = []
@@ -567,7 +559,7 @@ class BigCommerceChannel(BaseChannel):
                     )
                 )
                 continue
-            ref = self._ref(item)
+            ref = self.ref_of(item)
             if ref is None:
                 out.errors.append(("no product or variant has this SKU", Kind.NOT_FOUND.value))
                 continue
@@ -659,8 +651,8 @@ class BigCommerceChannel(BaseChannel):
             elif kind == PRICE:
                 if not isinstance(value, Money):
                     problem(f"price must be money, not {value!r}")
-                elif value.currency != self.currency:
-                    problem(f"price is in {value.currency} but this store's currency is {self.currency}")
+                elif value.currency != self.currency():
+                    problem(f"price is in {value.currency} but this store's currency is {self.currency()}")
                 elif ref.simple:
                     product["price"] = value.amount
                     sent_product[key] = value
@@ -742,7 +734,7 @@ class BigCommerceChannel(BaseChannel):
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list):
             raise ResponseError(f"PUT {path}: the answer has no 'data' list", channel=self.name)
-        echoed = {_int(d.get("id")): d for d in data if isinstance(d, dict)}
+        echoed = {json_int(d.get("id")): d for d in data if isinstance(d, dict)}
         problems = _multi_status(body) if status == 207 else {}
         for e in chunk:
             e.done = True
@@ -847,7 +839,7 @@ class BigCommerceChannel(BaseChannel):
         pagination = (
             (body.get("meta") or {}).get("pagination") if isinstance(body.get("meta"), dict) else None
         )
-        total = _int(pagination.get("total")) if isinstance(pagination, dict) else None
+        total = json_int(pagination.get("total")) if isinstance(pagination, dict) else None
         count = f"{total} products" if total is not None else "products readable"
         line = f"BigCommerce store {self.cfg.store_hash}: {count}"
         if self.multi_location:
@@ -857,9 +849,6 @@ class BigCommerceChannel(BaseChannel):
             self._verify_default_location()
             line += f", default location {self.cfg.default_location_id}"
         return line
-
-    def close(self) -> None:
-        self.client.close()
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -922,18 +911,6 @@ def _multi_status(body: Any) -> dict[str, str]:
                 ids = re.findall(r"\d+", str(k))
                 out[ids[0] if ids else str(k)] = v
     return out
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    return None
 
 
 def _number(value: str | None) -> float | None:

@@ -55,30 +55,10 @@ import httpx
 from pydantic import Field, model_validator
 
 from ..errors import AuthError, ChannelError, Kind, ResponseError, classify_status
-from ..http import (
-    ApiClient,
-    OmnisyncAuth,
-    QueryAuth,
-    bearer,
-    default_error_message,
-    dumps_json,
-    make_client,
-    retry_after_header,
-)
-from ..models import (
-    DESCRIPTION,
-    FIELD_KINDS,
-    PRICE,
-    QUANTITY,
-    TITLE,
-    RemoteListing,
-    Value,
-    WriteItem,
-    WriteResult,
-    frozen,
-)
+from ..http import OmnisyncAuth, QueryAuth, bearer, default_error_message, dumps_json
+from ..models import DESCRIPTION, PRICE, QUANTITY, TITLE, RemoteListing, Value, WriteItem, WriteResult, frozen
 from ..money import Money, MoneyError, exponent, is_currency
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
+from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel, json_int
 
 API_ROOT = "https://app.ecwid.com"  # + /api/v3/{store_id}
 BATCH_LIMIT = 500  # sub-requests per POST /batch (Ecwid-docs _batch_api.md)
@@ -209,47 +189,32 @@ def _message_in(body: Any) -> str | None:
     return None
 
 
-class EcwidChannel(BaseChannel):
+class EcwidChannel(HttpChannel[EcwidConfig, _Ref]):
     """The Ecwid adapter. See the module docstring for the mapping."""
 
     Config = EcwidConfig
     capabilities = CAPABILITIES
 
+    default_base_url = API_ROOT
+    error_overrides = ERROR_OVERRIDES
+
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        self.cfg: EcwidConfig = self.own_config(cfg, EcwidConfig)
-        cfg = self.cfg
-        self.capabilities = self.capabilities_for(cfg)
-        token = ctx.secret(cfg, "token_env").strip()
-        auth: OmnisyncAuth = QueryAuth({"token": token}) if cfg.auth == "query" else bearer(token)
-        self.client: ApiClient = make_client(
-            cfg,
-            ctx,
-            capabilities=self.capabilities,
-            auth=auth,
-            default_base_url=API_ROOT,
-            base_path=f"/api/v3/{cfg.store_id}",
-            error_overrides=ERROR_OVERRIDES,
-            rate_limit_headers=retry_after_header,
-            error_message=ecwid_error_message,
-        )
-        self._refs: dict[str, _Ref] = {}
         self._tickets: dict[str, list[_Entry]] = {}
-        self._currency: str | None = cfg.currency
+
+    def make_auth(self) -> OmnisyncAuth:
+        token = self.secret("token_env").strip()
+        return QueryAuth({"token": token}) if self.cfg.auth == "query" else bearer(token)
+
+    def client_options(self) -> dict[str, Any]:
+        return {"base_path": f"/api/v3/{self.cfg.store_id}", "error_message": ecwid_error_message}
 
     # -- reading ---------------------------------------------------------------------------------
-    def currency(self) -> str:
-        """The store's currency: from the config, else asked once from the store profile."""
-        if self._currency is None:
-            data, _ = self.client.get_json("profile", params={"responseFields": "formatsAndUnits(currency)"})
-            units = data.get("formatsAndUnits") if isinstance(data, dict) else None
-            code = units.get("currency") if isinstance(units, dict) else None
-            if not isinstance(code, str) or not is_currency(code):
-                raise ResponseError(
-                    f"the store reported currency {code!r}, not an ISO 4217 code", channel=self.name
-                )
-            self._currency = code
-        return self._currency
+    def store_currency(self) -> object:
+        """Asked from the store profile."""
+        data, _ = self.client.get_json("profile", params={"responseFields": "formatsAndUnits(currency)"})
+        units = data.get("formatsAndUnits") if isinstance(data, dict) else None
+        return units.get("currency") if isinstance(units, dict) else None
 
     def _search(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
         """One ``GET /products``: the products of the page and the ``total`` found."""
@@ -409,12 +374,8 @@ class EcwidChannel(BaseChannel):
             return None
 
     # -- writing ---------------------------------------------------------------------------------
-    def _resolve(self, items: Sequence[WriteItem]) -> None:
-        """Learn the ids of SKUs the engine did not read in this session."""
-        unknown = [it.sku for it in items if _ref_of(it) is None and it.sku not in self._refs]
-        if unknown:
-            for _ in self.read(skus=unknown):
-                pass
+    def ref_of(self, item: WriteItem) -> _Ref | None:
+        return _ref_of(item) or self._refs.get(item.sku)
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         """Absolute writes, at most 500 SKUs per ``POST /batch``; one result per item, in order.
@@ -424,7 +385,7 @@ class EcwidChannel(BaseChannel):
         """
         results: dict[int, WriteResult] = {}
         currency = self.currency()
-        self._resolve([it for it in batch if not it.create])
+        self._resolve(batch)
         entries: list[_Entry] = []
         seen: set[str] = set()
         for index, item in enumerate(batch):
@@ -441,7 +402,7 @@ class EcwidChannel(BaseChannel):
                 )
                 continue
             seen.add(item.sku)
-            ref = _ref_of(item) or self._refs.get(item.sku)
+            ref = self.ref_of(item)
             if ref is None:
                 results[index] = WriteResult.failure(
                     item.sku, "no product or combination has this SKU", Kind.NOT_FOUND.value
@@ -711,12 +672,9 @@ class EcwidChannel(BaseChannel):
             if isinstance(responses, list)
             else []
         )
-        missing = [s for s in skus if s not in self._refs]
-        if missing:
-            for _ in self.read(skus=missing):
-                pass
+        self._learn(skus)
         return [
-            _Entry(n, sku, self._refs[sku], {}, FIELD_KINDS)
+            _Entry(n, sku, self._refs[sku], {}, (QUANTITY, PRICE, TITLE, DESCRIPTION))
             for n, sku in enumerate(skus)
             if sku in self._refs
         ]
@@ -730,9 +688,6 @@ class EcwidChannel(BaseChannel):
             raise ResponseError("GET products: the answer has no total", channel=self.name)
         where = self.client.redactor.url(self.cfg.base_url or API_ROOT, query=False)
         return f"Ecwid store {self.cfg.store_id} at {where}: {total} products"
-
-    def close(self) -> None:
-        self.client.close()
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -755,21 +710,13 @@ def _quantity(obj: dict[str, Any]) -> int | None:
     return _int(obj.get("quantity"))
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    return None
-
-
 def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(seq), size):
         yield seq[start : start + size]
+
+
+def _int(value: Any) -> int | None:
+    return json_int(value, signed=True)
 
 
 _: type[Channel] = EcwidChannel

@@ -39,7 +39,7 @@ stock changed. Afterwards omnisync reads the SKUs back: ``applied`` is what Medu
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -49,7 +49,7 @@ import httpx
 from pydantic import Field, model_validator
 
 from ..errors import AuthError, ChannelError, Kind, PermanentError, ResponseError
-from ..http import ApiClient, BasicAuth, OmnisyncAuth, Redactor, make_client
+from ..http import BasicAuth, OmnisyncAuth, SessionLoginAuth
 from ..models import (
     DESCRIPTION,
     PRICE,
@@ -65,7 +65,7 @@ from ..models import (
     quantity_key,
 )
 from ..money import Money, MoneyError, is_currency
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext, pack_writes
+from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel, pack_writes
 
 PAGE_SIZE = 200  # variants per page (Medusa does not cap `limit`; this keeps answers small)
 SKU_CHUNK = 100  # SKUs per `?sku=` filter, keeping URLs short
@@ -119,36 +119,33 @@ class MedusaConfig(ChannelConfig):
         return self
 
 
-class MedusaLogin(OmnisyncAuth):
+# max_write_batch: the config's (``max_write_batch``, 100 by default)
+CAPABILITIES = Capabilities(
+    fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
+    read_page_size=PAGE_SIZE,
+    max_write_batch=100,
+    compare_and_set=False,  # location levels take absolute quantities, no expected value
+    changed_since=False,  # a reservation or shipment does not move the variant's updated_at
+    create=False,  # omnisync updates existing variants; products are made in Medusa
+    multi_location=True,
+    idempotency_keys=False,
+)
+
+
+class MedusaLogin(SessionLoginAuth):
     """An admin user's JWT: ``POST /auth/user/emailpass`` once, ``Authorization: Bearer`` after;
     a 401 later (the token expired) logs in again once and resends once."""
 
-    requires_response_body = True
-
     def __init__(self, login_url: str, email: str, password: str) -> None:
+        super().__init__(secrets=[password])
         self.login_url = login_url
         self.email = email
         self.password = password
-        self.token: str | None = None
-        self._redactor: Redactor | None = None
 
-    def secret_values(self) -> list[str]:
-        return [self.password] + ([self.token] if self.token else [])
+    def login_request(self, request: httpx.Request) -> httpx.Request:
+        return self.json_post(self.login_url, {"email": self.email, "password": self.password})
 
-    def attach(self, redactor: Redactor) -> None:
-        super().attach(redactor)
-        self._redactor = redactor
-
-    def _login(self) -> httpx.Request:
-        body = json.dumps({"email": self.email, "password": self.password}).encode()
-        return httpx.Request(
-            "POST",
-            self.login_url,
-            content=body,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-        )
-
-    def _take(self, response: httpx.Response) -> None:
+    def session_token(self, response: httpx.Response) -> str:
         try:
             body = json.loads(response.content)
         except ValueError:
@@ -162,23 +159,7 @@ class MedusaLogin(OmnisyncAuth):
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise ResponseError("login failed: Medusa's answer has no token")
-        if self._redactor is not None:
-            self._redactor.add(token)
-        self.token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        fresh = False
-        if self.token is None:
-            self._take((yield self._login()))
-            fresh = True
-        used = self.token
-        request.headers["Authorization"] = f"Bearer {used}"
-        response = yield request
-        if response.status_code == 401 and not fresh:
-            if self.token == used:
-                self._take((yield self._login()))
-            request.headers["Authorization"] = f"Bearer {self.token}"
-            yield request
+        return token
 
 
 @dataclass
@@ -214,53 +195,24 @@ class _Pending:
     stock: dict[str, int] = field(default_factory=dict)  # field key -> quantity Medusa answered
 
 
-class MedusaChannel(BaseChannel):
+class MedusaChannel(HttpChannel[MedusaConfig, _Ref]):
     """The Medusa v2 adapter. See the module docstring for the mapping."""
 
     Config = MedusaConfig
+    capabilities = CAPABILITIES
+    batch_limit_key = "max_write_batch"
+    lazy_client = True  # secrets are read, and a login made, on the first request
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        self.cfg: MedusaConfig = self.own_config(cfg, MedusaConfig)
-        cfg = self.cfg
-        self.capabilities = self.capabilities_for(cfg)
-        self._client: ApiClient | None = None
         self._shop: _Shop | None = None
-        self._refs: dict[str, _Ref] = {}
-
-    @classmethod
-    def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
-        max_batch = (
-            getattr(cfg, "max_write_batch", None) or MedusaConfig.model_fields["max_write_batch"].default
-        )
-        return Capabilities(
-            fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
-            read_page_size=PAGE_SIZE,
-            max_write_batch=max_batch,
-            compare_and_set=False,  # location levels take absolute quantities, no expected value
-            changed_since=False,  # a reservation or shipment does not move the variant's updated_at
-            create=False,  # omnisync updates existing variants; products are made in Medusa
-            multi_location=True,
-            idempotency_keys=False,
-        )
 
     # -- transport -----------------------------------------------------------------------------
-    @property
-    def client(self) -> ApiClient:
-        if self._client is None:
-            auth: OmnisyncAuth
-            if self.cfg.api_key_env:
-                auth = BasicAuth(self.ctx.secret(self.cfg, "api_key_env"), "")
-            else:
-                auth = MedusaLogin(
-                    f"{self.cfg.base_url}/auth/user/emailpass",
-                    self.ctx.secret(self.cfg, "email_env"),
-                    self.ctx.secret(self.cfg, "password_env"),
-                )
-            self._client = make_client(
-                self.cfg, self.ctx, capabilities=self.capabilities, auth=auth, default_base_url=""
-            )
-        return self._client
+    def make_auth(self) -> OmnisyncAuth:
+        if self.cfg.api_key_env:
+            return BasicAuth(self.secret("api_key_env"), "")
+        login_url = f"{self.cfg.base_url}/auth/user/emailpass"
+        return MedusaLogin(login_url, self.secret("email_env"), self.secret("password_env"))
 
     def _get(self, path: str, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
         data, _ = self.client.get_json(path, params=list(params))
@@ -491,10 +443,7 @@ class MedusaChannel(BaseChannel):
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         limit = self.capabilities.max_write_batch
         shop = self.shop()
-        missing = [it.sku for it in batch if it.sku not in self._refs]
-        if missing:
-            for _ in self.read(missing):
-                pass
+        self._resolve(batch)
         results: dict[str, WriteResult] = {}
         pending: list[_Pending] = []
         for item in batch:
@@ -695,11 +644,6 @@ class MedusaChannel(BaseChannel):
         return (
             f"Medusa {self.cfg.base_url}: sells in {shop.currency}; {where or shop.stock_note or 'no stock'}"
         )
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
 
 def _check_shared_products(pending: Sequence[_Pending]) -> None:

@@ -23,17 +23,7 @@ from typing import Any
 from pydantic import Field
 
 from ..errors import ChannelError, Kind
-from ..models import (
-    DESCRIPTION,
-    PRICE,
-    QUANTITY,
-    TITLE,
-    RemoteListing,
-    Value,
-    WriteItem,
-    WriteResult,
-    frozen,
-)
+from ..models import DESCRIPTION, PRICE, QUANTITY, TITLE, RemoteListing, Value, WriteItem, WriteResult, frozen
 from ..money import Money
 from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
 

@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,7 +90,8 @@ from ..errors import (
 from ..http import (
     ApiClient,
     HeaderAuth,
-    OAuth2RefreshAuth,
+    OAuth2ClientCredentialsAuth,
+    OmnisyncAuth,
     RateLimitInfo,
     default_error_message,
     make_client,
@@ -111,7 +111,7 @@ from ..models import (
     quantity_key,
 )
 from ..money import Money, MoneyError, is_currency
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext, pack_writes
+from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel, pack_writes
 
 DEFAULT_API_VERSION = "2026-04"
 IDEMPOTENT_FROM = "2026-01"  # changeFromQuantity and @idempotent(key:) exist from this version
@@ -451,33 +451,6 @@ def cost_limit(response: httpx.Response, now: datetime) -> RateLimitInfo:
     return info
 
 
-# -- auth ------------------------------------------------------------------------------------------
-class ClientCredentials(OAuth2RefreshAuth):
-    """A Dev Dashboard app's client-credentials grant: ``POST /admin/oauth/access_token`` with
-    ``grant_type=client_credentials``; the token goes in ``X-Shopify-Access-Token``. The token is
-    fetched before the first call and once more after a 401 (these tokens expire)."""
-
-    def __init__(self, token_url: str, client_id: str, client_secret: str) -> None:
-        super().__init__(
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token="",
-            client_auth="body",
-            header="X-Shopify-Access-Token",
-            prefix="",
-            clock=time.monotonic,
-        )
-
-    def _refresh_request(self) -> httpx.Request:
-        data = {
-            "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-        }
-        return httpx.Request("POST", self.token_url, data=data, headers={"Accept": "application/json"})
-
-
 # -- the adapter -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Shop:
@@ -576,7 +549,7 @@ _VARIANT_KINDS: dict[str, Kind] = {
 }
 
 
-class ShopifyChannel(BaseChannel):
+class ShopifyChannel(HttpChannel[ShopifyConfig, _Ref]):
     """The Shopify adapter. See the module docstring for the mapping and the write policy."""
 
     Config = ShopifyConfig
@@ -584,36 +557,34 @@ class ShopifyChannel(BaseChannel):
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        self.cfg: ShopifyConfig = self.own_config(cfg, ShopifyConfig)
-        cfg = self.cfg
-        self.capabilities = self.capabilities_for(cfg)
-        self.version = cfg.api_version
-        root = cfg.root_url
-        auth: HeaderAuth | ClientCredentials
-        if cfg.access_token_env:
-            auth = HeaderAuth("X-Shopify-Access-Token", ctx.secret(cfg, "access_token_env"))
-        else:
-            auth = ClientCredentials(
-                f"{root}/admin/oauth/access_token",
-                ctx.secret(cfg, "client_id_env"),
-                ctx.secret(cfg, "client_secret_env"),
-            )
-        self.client: ApiClient = make_client(
-            cfg,
-            ctx,
-            capabilities=self.capabilities,
-            auth=auth,
-            default_base_url=root,
-            base_path=f"/admin/api/{cfg.api_version}",
-            rate_limit_headers=cost_limit,
-            error_message=error_message,
-            body_errors=graphql_errors,
-        )
+        self.version = self.cfg.api_version
         self._download: ApiClient | None = None
         self._shop: _Shop | None = None
-        self._refs: dict[str, _Ref] = {}
         self._read_levels: dict[tuple[str, str], int] = {}  # (item, location) -> quantity read
         self._own_levels: dict[tuple[str, str], int] = {}  # confirmed by this adapter since
+
+    def make_auth(self) -> OmnisyncAuth:
+        """An Admin API access token, or a Dev Dashboard app's client-credentials grant
+        (``POST /admin/oauth/access_token``; these tokens expire: a 401 gets a new one once)."""
+        if self.cfg.access_token_env:
+            return HeaderAuth("X-Shopify-Access-Token", self.secret("access_token_env"))
+        return OAuth2ClientCredentialsAuth(
+            token_url=f"{self.cfg.root_url}/admin/oauth/access_token",
+            client_id=self.secret("client_id_env"),
+            client_secret=self.secret("client_secret_env"),
+            client_auth="body",
+            header="X-Shopify-Access-Token",
+            prefix="",
+        )
+
+    def client_options(self) -> dict[str, Any]:
+        return {
+            "default_base_url": self.cfg.root_url,
+            "base_path": f"/admin/api/{self.cfg.api_version}",
+            "rate_limit_headers": cost_limit,
+            "error_message": error_message,
+            "body_errors": graphql_errors,
+        }
 
     @classmethod
     def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
@@ -926,12 +897,6 @@ class ShopifyChannel(BaseChannel):
                 yield obj
 
     # -- writing ---------------------------------------------------------------------------------
-    def _resolve(self, batch: Sequence[WriteItem]) -> None:
-        unknown = [it.sku for it in batch if it.sku not in self._refs and not it.create]
-        if unknown:
-            for _ in self.read(skus=unknown):
-                pass
-
     def write_batches(self, writes: Sequence[tuple[str, Collection[str]]]) -> list[list[int]]:
         """Each write() call sends one request per kind of write, so a call holds at most
         ``max_write_batch`` inventory rows (one per SKU and location) and at most 80 products' prices
@@ -1373,7 +1338,7 @@ class ShopifyChannel(BaseChannel):
         )
 
     def close(self) -> None:
-        self.client.close()
+        super().close()
         if self._download is not None:
             self._download.close()
 

@@ -36,7 +36,7 @@ for it. ``applied`` values come from the mutations' answers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -46,7 +46,7 @@ import httpx
 from pydantic import Field, model_validator
 
 from ..errors import AuthError, Kind, PermanentError, ResponseError
-from ..http import ApiClient, HeaderAuth, OmnisyncAuth, Redactor, make_client
+from ..http import HeaderAuth, OmnisyncAuth, SessionLoginAuth
 from ..models import (
     DESCRIPTION,
     PRICE,
@@ -62,7 +62,7 @@ from ..models import (
     quantity_key,
 )
 from ..money import Money, MoneyError
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
+from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel
 
 PAGE_SIZE = 1000  # Vendure's adminListQueryLimit: take above it is refused
 SKU_CHUNK = 500  # SKUs per `sku: {in: [...]}` filter
@@ -127,41 +127,33 @@ class VendureConfig(ChannelConfig):
         return self
 
 
-class VendureLogin(OmnisyncAuth):
-    """Vendure's bearer-token session: the ``login`` mutation once, then ``Authorization: Bearer``
-    with the token Vendure returns in its ``vendure-auth-token`` response header."""
+# max_write_batch: the config's (``max_write_batch``, 250 by default)
+CAPABILITIES = Capabilities(
+    fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
+    read_page_size=PAGE_SIZE,
+    max_write_batch=250,
+    compare_and_set=False,  # updateProductVariants sets absolute levels, no expected value
+    changed_since=False,  # a sale moves stock without touching the variant's updatedAt
+    create=False,  # omnisync updates existing variants; products are made in Vendure
+    multi_location=True,
+    idempotency_keys=False,
+)
 
-    requires_response_body = True
+
+class VendureLogin(SessionLoginAuth):
+    """Vendure's bearer-token session: the ``login`` mutation (sent to the Admin API address), then
+    ``Authorization: Bearer`` with the token Vendure returns in its ``vendure-auth-token`` header."""
 
     def __init__(self, username: str, password: str) -> None:
+        super().__init__(secrets=[password])
         self.username = username
         self.password = password
-        self.token: str | None = None
-        self._redactor: Redactor | None = None
 
-    def secret_values(self) -> list[str]:
-        return [self.password] + ([self.token] if self.token else [])
+    def login_request(self, request: httpx.Request) -> httpx.Request:
+        variables = {"username": self.username, "password": self.password}
+        return self.json_post(request.url.copy_with(query=None), {"query": LOGIN, "variables": variables})
 
-    def attach(self, redactor: Redactor) -> None:
-        super().attach(redactor)
-        self._redactor = redactor
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self.token is None:
-            body = json.dumps(
-                {"query": LOGIN, "variables": {"username": self.username, "password": self.password}}
-            )
-            response = yield httpx.Request(
-                "POST",
-                request.url.copy_with(query=None),
-                content=body.encode(),
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-            )
-            self._take(response)
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        yield request
-
-    def _take(self, response: httpx.Response) -> None:
+    def session_token(self, response: httpx.Response) -> str:
         if response.status_code != 200:
             raise AuthError(
                 "login failed: Vendure answered the login mutation with an error", status=response.status_code
@@ -179,9 +171,7 @@ class VendureLogin(OmnisyncAuth):
                 "login worked but Vendure sent no vendure-auth-token header: add "
                 "'bearer' to authOptions.tokenMethod in the server's config"
             )
-        if self._redactor is not None:
-            self._redactor.add(token)
-        self.token = token
+        return str(token)
 
 
 class Rejected(Exception):
@@ -222,51 +212,23 @@ class _Pending:
     kind: str = Kind.PERMANENT.value
 
 
-class VendureChannel(BaseChannel):
+class VendureChannel(HttpChannel[VendureConfig, _Ref]):
     """The Vendure adapter. See the module docstring for the mapping."""
 
     Config = VendureConfig
+    capabilities = CAPABILITIES
+    batch_limit_key = "max_write_batch"
+    lazy_client = True  # secrets are read, and the session opened, on the first request
 
     def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
         super().__init__(cfg, ctx)
-        self.cfg: VendureConfig = self.own_config(cfg, VendureConfig)
-        cfg = self.cfg
-        self.capabilities = self.capabilities_for(cfg)
-        self._client: ApiClient | None = None
-        self._auth: OmnisyncAuth | None = None
         self._shop: _Shop | None = None
-        self._refs: dict[str, _Ref] = {}
-
-    @classmethod
-    def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
-        max_batch = (
-            getattr(cfg, "max_write_batch", None) or VendureConfig.model_fields["max_write_batch"].default
-        )
-        return Capabilities(
-            fields=frozenset({QUANTITY, PRICE, TITLE, DESCRIPTION}),
-            read_page_size=PAGE_SIZE,
-            max_write_batch=max_batch,
-            compare_and_set=False,  # updateProductVariants sets absolute levels, no expected value
-            changed_since=False,  # a sale moves stock without touching the variant's updatedAt
-            create=False,  # omnisync updates existing variants; products are made in Vendure
-            multi_location=True,
-            idempotency_keys=False,
-        )
 
     # -- transport -----------------------------------------------------------------------------
-    @property
-    def client(self) -> ApiClient:
-        if self._client is None:
-            if self.cfg.api_key_env:
-                self._auth = HeaderAuth("vendure-api-key", self.ctx.secret(self.cfg, "api_key_env"))
-            else:
-                self._auth = VendureLogin(
-                    self.ctx.secret(self.cfg, "username_env"), self.ctx.secret(self.cfg, "password_env")
-                )
-            self._client = make_client(
-                self.cfg, self.ctx, capabilities=self.capabilities, auth=self._auth, default_base_url=""
-            )
-        return self._client
+    def make_auth(self) -> OmnisyncAuth:
+        if self.cfg.api_key_env:
+            return HeaderAuth("vendure-api-key", self.secret("api_key_env"))
+        return VendureLogin(self.secret("username_env"), self.secret("password_env"))
 
     def _gql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """One GraphQL operation. Refused credentials raise AuthError; other GraphQL errors
@@ -470,10 +432,7 @@ class VendureChannel(BaseChannel):
                 r for start in range(0, len(batch), limit) for r in self.write(batch[start : start + limit])
             ]
         shop = self.shop()
-        missing = [it.sku for it in batch if it.sku not in self._refs]
-        if missing:
-            for _ in self.read(missing):
-                pass
+        self._resolve(batch)
         pending: list[_Pending] = []
         results: dict[str, WriteResult] = {}
         seen: set[str] = set()
@@ -707,9 +666,7 @@ class VendureChannel(BaseChannel):
     def close(self) -> None:
         # No `logout`: Vendure's logout ends every session of that administrator (the seller's
         # dashboard too). An unattended set-up should use an API key, which opens no session.
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        super().close()
 
 
 _: type[Channel] = VendureChannel

@@ -25,7 +25,6 @@ re-reads to protect against sales made meanwhile.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,20 +35,10 @@ import httpx
 from pydantic import Field, model_validator
 
 from ..errors import ChannelError, Kind, ResponseError
-from ..http import ApiClient, BasicAuth, OAuth1Auth, OmnisyncAuth, QueryAuth, make_client, retry_after_header
-from ..models import (
-    DESCRIPTION,
-    PRICE,
-    QUANTITY,
-    TITLE,
-    RemoteListing,
-    Value,
-    WriteItem,
-    WriteResult,
-    frozen,
-)
+from ..http import BasicAuth, OAuth1Auth, OmnisyncAuth, QueryAuth
+from ..models import DESCRIPTION, PRICE, QUANTITY, TITLE, RemoteListing, Value, WriteItem, WriteResult, frozen
 from ..money import Money, MoneyError, is_currency
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
+from .base import Capabilities, Channel, ChannelConfig, HttpChannel, json_int, pack_groups
 
 API_PATH = "/wp-json/wc/v3"
 BATCH_LIMIT = 100  # objects per batch request across create+update+delete (WC docs, check_batch_limit)
@@ -107,63 +96,30 @@ class _Ref:
     parent_name: str | None = None
 
 
-def _auth(cfg: WooCommerceConfig, key: str, secret: str, ctx: ChannelContext) -> OmnisyncAuth:
-    mode = cfg.auth
-    if mode == "auto":
-        mode = "basic" if (cfg.base_url or "").lower().startswith("https://") else "oauth1"
-    if mode == "basic":
-        return BasicAuth(key, secret)
-    if mode == "query":
-        return QueryAuth({"consumer_key": key, "consumer_secret": secret})
-    return OAuth1Auth(key, secret, clock=ctx.clock)
-
-
-class WooCommerceChannel(BaseChannel):
+class WooCommerceChannel(HttpChannel[WooCommerceConfig, _Ref]):
     """The WooCommerce adapter. See the module docstring for the mapping."""
 
     Config = WooCommerceConfig
     capabilities = CAPABILITIES
+    base_path = API_PATH
+    error_overrides = ERROR_OVERRIDES
+    batch_limit_key = "batch_limit"  # a store that lowered woocommerce_rest_batch_items_limit
 
-    def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
-        super().__init__(cfg, ctx)
-        self.cfg: WooCommerceConfig = self.own_config(cfg, WooCommerceConfig)
-        cfg = self.cfg
-        self.capabilities = self.capabilities_for(cfg)
-        key = ctx.secret(cfg, "consumer_key_env")
-        secret = ctx.secret(cfg, "consumer_secret_env")
-        self.client: ApiClient = make_client(
-            cfg,
-            ctx,
-            capabilities=self.capabilities,
-            auth=_auth(cfg, key, secret, ctx),
-            default_base_url="",
-            base_path=API_PATH,
-            error_overrides=ERROR_OVERRIDES,
-            rate_limit_headers=retry_after_header,
-        )
-        self._refs: dict[str, _Ref] = {}
-        self._currency: str | None = cfg.currency
-
-    @classmethod
-    def capabilities_for(cls, cfg: ChannelConfig) -> Capabilities:
-        """A store that lowered ``woocommerce_rest_batch_items_limit`` sets ``batch_limit``."""
-        limit = getattr(cfg, "batch_limit", BATCH_LIMIT)
-        if limit == BATCH_LIMIT:
-            return CAPABILITIES
-        return dataclasses.replace(CAPABILITIES, max_write_batch=limit)
+    def make_auth(self) -> OmnisyncAuth:
+        mode = self.cfg.auth
+        if mode == "auto":
+            mode = "basic" if (self.cfg.base_url or "").lower().startswith("https://") else "oauth1"
+        key, secret = self.secret("consumer_key_env"), self.secret("consumer_secret_env")
+        if mode == "basic":
+            return BasicAuth(key, secret)
+        if mode == "query":
+            return QueryAuth({"consumer_key": key, "consumer_secret": secret})
+        return OAuth1Auth(key, secret, clock=self.ctx.clock)
 
     # -- reading ---------------------------------------------------------------------------------
-    def currency(self) -> str:
-        """The store's currency: from the config, else asked once from the store."""
-        if self._currency is None:
-            data, _ = self.client.get_json("data/currencies/current")
-            code = data.get("code") if isinstance(data, dict) else None
-            if not isinstance(code, str) or not is_currency(code):
-                raise ResponseError(
-                    f"the store reported currency {code!r}, not an ISO 4217 code", channel=self.name
-                )
-            self._currency = code
-        return self._currency
+    def store_currency(self) -> object:
+        data, _ = self.client.get_json("data/currencies/current")
+        return data.get("code") if isinstance(data, dict) else None
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """Every object of a collection, page by page (X-WP-TotalPages says when to stop)."""
@@ -212,7 +168,7 @@ class WooCommerceChannel(BaseChannel):
         seen: set[int] = set()
         parents: list[tuple[int, str]] = []
         for obj in self._products():
-            pid = _int(obj.get("id"))
+            pid = json_int(obj.get("id"))
             if pid is None or pid in seen:
                 continue
             seen.add(pid)
@@ -224,7 +180,7 @@ class WooCommerceChannel(BaseChannel):
                 yield listing
         for pid, name in parents:
             for obj in self._variations(pid):
-                vid = _int(obj.get("id"))
+                vid = json_int(obj.get("id"))
                 if vid is None or vid in seen:
                     continue
                 seen.add(vid)
@@ -263,7 +219,7 @@ class WooCommerceChannel(BaseChannel):
         if not missing:
             return
         for parent in self._products(type="variable"):
-            parent_id = _int(parent.get("id"))
+            parent_id = json_int(parent.get("id"))
             if parent_id is None:
                 continue
             for obj in self._variations(parent_id):
@@ -278,7 +234,7 @@ class WooCommerceChannel(BaseChannel):
         self, obj: dict[str, Any], currency: str, parent: tuple[int, str] | None
     ) -> RemoteListing | None:
         sku = obj.get("sku")
-        oid = _int(obj.get("id"))
+        oid = json_int(obj.get("id"))
         if not isinstance(sku, str) or not sku or oid is None:
             return None
         if parent is None and obj.get("type") in NOT_SELLABLE:
@@ -326,12 +282,16 @@ class WooCommerceChannel(BaseChannel):
         return out
 
     # -- writing ---------------------------------------------------------------------------------
-    def _resolve(self, items: Sequence[WriteItem]) -> None:
-        """Learn the ids of SKUs the engine did not read in this session."""
-        unknown = [it.sku for it in items if _ref_of(it) is None and it.sku not in self._refs]
-        if unknown:
-            for _ in self.read(skus=unknown):
-                pass
+    def ref_of(self, item: WriteItem) -> _Ref | None:
+        return _ref_of(item) or self._refs.get(item.sku)
+
+    def write_batches(self, writes: Sequence[tuple[str, Collection[str]]]) -> list[list[int]]:
+        """write() sends one ``products/batch`` and one ``variations/batch`` per parent product, of
+        at most ``max_write_batch`` objects each; a parent's variations are kept in one call, so a
+        push takes ceil(products / limit) + the sum over parents of ceil(variations / limit)
+        requests (a parent whose variations straddled two calls would take two)."""
+        parents = [ref.parent_id if (ref := self._refs.get(sku)) is not None else None for sku, _ in writes]
+        return pack_groups(parents, self.capabilities.max_write_batch)
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         """Absolute writes through the batch endpoints; one result per item, in order.
@@ -342,7 +302,7 @@ class WooCommerceChannel(BaseChannel):
         """
         results: dict[int, WriteResult] = {}
         currency = self.currency()
-        self._resolve([it for it in batch if not it.create])
+        self._resolve(batch)
         groups: dict[int | None, list[tuple[int, WriteItem, dict[str, Any], str | None]]] = {}
         for index, item in enumerate(batch):
             if item.create:
@@ -352,7 +312,7 @@ class WooCommerceChannel(BaseChannel):
                     Kind.PERMANENT.value,
                 )
                 continue
-            ref = _ref_of(item) or self._refs.get(item.sku)
+            ref = self.ref_of(item)
             if ref is None:
                 results[index] = WriteResult.failure(
                     item.sku, "no product or variation has this SKU", Kind.NOT_FOUND.value
@@ -449,8 +409,8 @@ class WooCommerceChannel(BaseChannel):
             raise ResponseError(f"POST {path}: the answer has no 'update' list", channel=self.name)
         by_id: dict[int, dict[str, Any]] = {}
         for answer in answers:
-            if isinstance(answer, dict) and _int(answer.get("id")) is not None:
-                by_id.setdefault(_int(answer.get("id")) or 0, answer)
+            if isinstance(answer, dict) and json_int(answer.get("id")) is not None:
+                by_id.setdefault(json_int(answer.get("id")) or 0, answer)
         out: dict[int, WriteResult] = {}
         for index, item, payload, problem in chunk:
             answer = by_id.get(payload["id"])
@@ -463,7 +423,7 @@ class WooCommerceChannel(BaseChannel):
             if isinstance(error, dict):
                 out[index] = WriteResult.failure(item.sku, self._item_error(error), _item_kind(error))
                 continue
-            ref = _ref_of(item) or self._refs.get(item.sku)
+            ref = self.ref_of(item)
             written = [k for k in item.values if k != TITLE or (ref is not None and ref.parent_id is None)]
             applied = self._values(answer, currency, item.sku, parent_name=None, keys=written)
             if problem is not None:
@@ -490,27 +450,24 @@ class WooCommerceChannel(BaseChannel):
         count = f"{total} products" if total is not None else "products readable"
         return f"WooCommerce at {self.client.redactor.url(self.cfg.base_url or '', query=False)}: {count}"
 
-    def close(self) -> None:
-        self.client.close()
-
 
 # -- helpers ---------------------------------------------------------------------------------------
 def _ref_of(item: WriteItem) -> _Ref | None:
     remote = item.remote
     if remote is None:
         return None
-    oid = _int(remote.extra.get("id")) if remote.extra else None
+    oid = json_int(remote.extra.get("id")) if remote.extra else None
     if oid is None and remote.remote_id is not None and remote.remote_id.isdigit():
         oid = int(remote.remote_id)
     if oid is None:
         return None
-    parent = _int(remote.extra.get("parent_id")) if remote.extra else None
+    parent = json_int(remote.extra.get("parent_id")) if remote.extra else None
     return _Ref(oid, parent or None)
 
 
 def _item_kind(error: dict[str, Any]) -> str:
     data = error.get("data")
-    status = _int(data.get("status")) if isinstance(data, dict) else None
+    status = json_int(data.get("status")) if isinstance(data, dict) else None
     code = str(error.get("code") or "")
     if code.endswith("invalid_id") or status in (404, 410):
         return Kind.NOT_FOUND.value
@@ -519,18 +476,6 @@ def _item_kind(error: dict[str, Any]) -> str:
     if status is not None and status >= 500:
         return Kind.RETRY.value
     return Kind.PERMANENT.value
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    return None
 
 
 def _str(value: Any) -> str:
