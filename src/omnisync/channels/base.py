@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import inspect
 import os
-from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,8 +22,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, Typ
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ConfigError, Kind, OmnisyncError, ResponseError
-from ..models import FIELD_KINDS, RemoteListing, WriteItem, WriteResult
-from ..money import is_currency
+from ..models import (
+    FIELD_KINDS,
+    PRICE,
+    QUANTITY,
+    RemoteListing,
+    WriteItem,
+    WriteResult,
+    field_kind,
+    field_location,
+)
+from ..money import Money, is_currency
 from ..rules import ChannelRules, ContentRules, PriceRules, StockRules
 
 if TYPE_CHECKING:  # the client is built on first use: importing this module loads no httpx
@@ -32,6 +41,8 @@ if TYPE_CHECKING:  # the client is built on first use: importing this module loa
     from ..http import ApiClient
 
 FieldKind = Literal["quantity", "price", "title", "description"]
+# a write route: (the kind of vendor request a field goes in, the unit it takes there)
+Route = tuple[str, Literal["sku", "field", "product"]]
 
 
 @dataclass(frozen=True)
@@ -347,6 +358,8 @@ class BaseChannel:
 
 
 _R = TypeVar("_R")
+_S = TypeVar("_S")
+_T = TypeVar("_T")
 
 
 class HttpChannel(BaseChannel, Generic[_C, _R]):
@@ -468,11 +481,227 @@ class HttpChannel(BaseChannel, Generic[_C, _R]):
     ) -> Iterator[RemoteListing]:
         raise NotImplementedError
 
+    # -- write grouping (declarative) ---------------------------------------------------------------
+    # field kind -> (the kind of vendor request it goes in, the unit it takes there): "sku" (one per
+    # SKU), "field" (one per SKU and field key) or "product" (one per :meth:`product_of`). With
+    # routes, write_batches packs every kind of request full (:func:`pack_writes`).
+    write_routes: ClassVar[Mapping[str, Route]] = {}
+
+    def routes_for(self, ref: _R | None) -> Mapping[str, Route]:
+        """The routes for a SKU placed at ``ref`` (None: not read yet); ``write_routes`` by default."""
+        return self.write_routes
+
+    def product_of(self, ref: _R) -> Hashable:
+        """The "product" unit of a SKU placed at ``ref``."""
+        return cast(Hashable, getattr(ref, "product_id"))  # noqa: B009  (an adapter's _R has one)
+
+    def request_capacity(self) -> dict[str, int]:
+        """Units per call of each kind of request: ``max_write_batch`` for every one by default."""
+        limit = self.capabilities.max_write_batch
+        kinds = {kind for kind, _ in self.write_routes.values()} | {"other"}
+        return {kind: limit for kind in sorted(kinds)}
+
+    def write_batches(self, writes: Sequence[tuple[str, Collection[str]]]) -> list[list[int]]:
+        if not self.write_routes:
+            return super().write_batches(writes)
+
+        def request(sku: str, key: str) -> tuple[str, Hashable] | None:
+            ref = self._refs.get(sku)
+            route = self.routes_for(ref).get(field_kind(key))
+            if route is None:
+                return None
+            kind, unit = route
+            if unit == "sku":
+                return kind, sku
+            if unit == "field":
+                return kind, (sku, key)
+            return kind, (self.product_of(ref) if ref is not None else ("sku", sku))
+
+        return pack_writes(writes, request, self.request_capacity())
+
+    # -- all-or-nothing batches ------------------------------------------------------------------
+    def split_refused(
+        self,
+        units: Sequence[_T],
+        send: Callable[[int, list[_T]], object],
+        refusal: Callable[[Exception], str | None],
+        vendor: str,
+        what: str,
+    ) -> dict[int, str]:
+        """Send ``units`` in one call (``send(offset, part)``); when the vendor refuses it as a whole
+        (``refusal(exc)`` gives its reason; None: not a refusal, raised), send each half again, down
+        to single units, so only the units it cannot take fail. Returns index -> reason."""
+        failed: dict[int, str] = {}
+
+        def go(lo: int, hi: int) -> None:
+            try:
+                send(lo, list(units[lo:hi]))
+            except Exception as exc:
+                reason = refusal(exc)
+                if reason is None:
+                    raise
+                if hi - lo == 1:
+                    failed[lo] = reason
+                    return
+                if lo == 0 and hi == len(units):
+                    self.ctx.log(
+                        f"{self.name}: {vendor} refused a batch of {hi - lo} ({reason}); "
+                        f"splitting it to find {what}"
+                    )
+                mid = (lo + hi) // 2
+                go(lo, mid)
+                go(mid, hi)
+
+        if units:
+            go(0, len(units))
+        return failed
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             if self.lazy_client:
                 self._client = None
+
+
+class ShopChannel(HttpChannel[_C, _R], Generic[_C, _R, _S]):
+    """An HTTP adapter of a self-hosted store (Medusa, Vendure) whose secrets are read on first use,
+    whose ``max_write_batch`` is the config's, and which describes the store once (:meth:`load_shop`,
+    cached by :meth:`shop`). :meth:`read` hands the SKUs wanted to :meth:`read_skus`."""
+
+    lazy_client = True  # secrets are read, and a session opened, on the first request
+    batch_limit_key = "max_write_batch"
+
+    def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
+        super().__init__(cfg, ctx)
+        self._shop: _S | None = None
+
+    def load_shop(self) -> _S:
+        """Ask the store what it is (currency, locations, ...)."""
+        raise NotImplementedError
+
+    def shop(self) -> _S:
+        if self._shop is None:
+            self._shop = self.load_shop()
+        return self._shop
+
+    def fresh_shop(self) -> _S:
+        """The store asked now: a cached answer says nothing about reachability."""
+        self._shop = None
+        return self.shop()
+
+    def read(
+        self, skus: Collection[str] | None = None, since: datetime | None = None
+    ) -> Iterator[RemoteListing]:
+        """Every listing (or only ``skus``); ``since`` is ignored (no changed_since)."""
+        wanted = sorted({s for s in skus if s}) if skus is not None else None
+        if wanted == []:
+            return
+        yield from self.read_skus(wanted)
+
+    def read_skus(self, skus: list[str] | None) -> Iterator[RemoteListing]:
+        """The listings of ``skus`` (sorted, distinct; None: all)."""
+        raise NotImplementedError
+
+    def object_answer(self, method: str, path: str, data: object) -> dict[str, Any]:
+        """``data`` when it is a JSON object, else a ResponseError naming the request."""
+        if not isinstance(data, dict):
+            raise ResponseError(f"{method} {path}: the answer is not a JSON object", channel=self.name)
+        return data
+
+
+def sku_chunks(skus: Sequence[str] | None, size: int) -> list[list[str] | None]:
+    """``skus`` in runs of ``size`` for a vendor's SKU filter; ``[None]`` (no filter) for all."""
+    if skus is None:
+        return [None]
+    return [list(skus[i : i + size]) for i in range(0, len(skus), size)]
+
+
+def key_or_login(cfg: ChannelConfig, user_key: str, *, server: str, missing: str) -> None:
+    """A config validator's check: a base_url, and either ``api_key_env`` or ``user_key`` +
+    ``password_env`` (ValueError otherwise)."""
+    if not cfg.base_url:
+        raise ValueError(f"base_url is required: {server}")
+    api_key, user, password = (getattr(cfg, k) for k in ("api_key_env", user_key, "password_env"))
+    if api_key is not None and (user is not None or password is not None):
+        raise ValueError(f"use either api_key_env or {user_key} + password_env, not both")
+    if api_key is None and (user is None or password is None):
+        raise ValueError(missing)
+
+
+def no_variant(sku: str, where: str, vendor: str) -> WriteResult:
+    """The result of a write to a SKU no variant has (the adapter updates, never creates)."""
+    return WriteResult.failure(
+        sku,
+        f"no variant has this SKU {where}; create the product and its variant in {vendor} first "
+        "(omnisync updates existing listings)",
+        Kind.NOT_FOUND.value,
+    )
+
+
+@dataclass(frozen=True)
+class ValueChecks:
+    """The per-field value checks adapters share, worded as the adapter words them (``{key}``,
+    ``{value}``, ``{got}``, ``{want}``, ``{where}`` are filled in). :meth:`problem` is None for a
+    value the adapter can send."""
+
+    quantity: str = "quantity must be an integer, not {value!r}"
+    money: str = "price must be money, not {value!r}"
+    currency: str = "price is in {got} but the store sells in {want}"
+    negative: bool = True  # quantities below zero pass
+    by_kind: bool = False  # "quantity@<loc>" keys are checked as quantities
+    location: str = "{key}: {where} is not a stock location this channel writes"
+    default_location: str = ""  # {where} for a plain "quantity" key
+
+    @classmethod
+    def of_variants(cls, sells: str, default_location: str) -> ValueChecks:
+        """The checks of a variant store's adapter (Medusa, Vendure): "quantity@<loc>" keys, no
+        negative quantities, messages led by the field key; ``sells``: "this channel" (sells in)."""
+        return cls(
+            quantity="{key}: {value!r} is not a quantity",
+            money="price: {value!r} is not money",
+            currency="price is in {got}, " + sells + " sells in {want}",
+            negative=False,
+            by_kind=True,
+            default_location=default_location,
+        )
+
+    def problem(
+        self, key: str, value: object, currency: str, stock_keys: Mapping[str, str] | None = None
+    ) -> str | None:
+        """What is wrong with writing ``value`` to ``key`` (``stock_keys``: the quantity keys the
+        channel writes, when it checks them), or None."""
+        kind = field_kind(key) if self.by_kind else key
+        if kind == QUANTITY:
+            if stock_keys is not None and key not in stock_keys:
+                where = field_location(key) or self.default_location
+                return self.location.format(key=key, where=where)
+            if not isinstance(value, int) or isinstance(value, bool) or (value < 0 and not self.negative):
+                return self.quantity.format(key=key, value=value)
+        elif kind == PRICE:
+            if not isinstance(value, Money):
+                return self.money.format(key=key, value=value)
+            if value.currency != currency:
+                return self.currency.format(got=value.currency, want=currency)
+        return None
+
+
+def description_conflicts(wants: Iterable[tuple[Hashable, str, str]], vendor: str) -> dict[str, str]:
+    """(product, SKU, description) of a batch's writes -> SKU -> error, for the SKUs whose catalog
+    descriptions differ although they are variants of one product (which has one description)."""
+    by_product: dict[Hashable, dict[str, set[str]]] = {}
+    for pid, sku, text in wants:
+        by_product.setdefault(pid, {}).setdefault(text, set()).add(sku)
+    out: dict[str, str] = {}
+    for options in by_product.values():
+        if len(options) > 1:
+            skus = sorted(s for group in options.values() for s in group)
+            for sku in skus:
+                out[sku] = (
+                    f"description: SKUs {', '.join(skus)} are variants of one {vendor} product, "
+                    "which has one description, but the catalog gives them different ones; "
+                    "make them equal"
+                )
+    return out
 
 
 def json_int(value: Any, *, signed: bool = False) -> int | None:

@@ -58,7 +58,7 @@ from ..errors import AuthError, ChannelError, Kind, ResponseError, classify_stat
 from ..http import OmnisyncAuth, QueryAuth, bearer, default_error_message, dumps_json
 from ..models import DESCRIPTION, PRICE, QUANTITY, TITLE, RemoteListing, Value, WriteItem, WriteResult, frozen
 from ..money import Money, MoneyError, exponent, is_currency
-from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel, json_int
+from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel, ValueChecks, json_int
 
 API_ROOT = "https://app.ecwid.com"  # + /api/v3/{store_id}
 BATCH_LIMIT = 500  # sub-requests per POST /batch (Ecwid-docs _batch_api.md)
@@ -440,19 +440,15 @@ class EcwidChannel(HttpChannel[EcwidConfig, _Ref]):
         keys: list[str] = []
         problems: list[str] = []
         for key, value in item.values.items():
+            problem = ValueChecks().problem(key, value, currency)
+            if problem is not None:
+                problems.append(problem)
+                continue
             if key == QUANTITY:
-                if not isinstance(value, int) or isinstance(value, bool):
-                    problems.append(f"quantity must be an integer, not {value!r}")
-                    continue
                 body["quantity"] = value
                 body["unlimited"] = False
             elif key == PRICE:
-                if not isinstance(value, Money):
-                    problems.append(f"price must be money, not {value!r}")
-                    continue
-                if value.currency != currency:
-                    problems.append(f"price is in {value.currency} but the store sells in {currency}")
-                    continue
+                assert isinstance(value, Money)
                 body["price"] = value.amount  # a JSON number, written exactly
             elif key in (TITLE, DESCRIPTION):
                 what = "name" if key == TITLE else "description"

@@ -41,9 +41,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import httpx
 from pydantic import Field, model_validator
@@ -60,12 +59,22 @@ from ..models import (
     WriteItem,
     WriteResult,
     field_kind,
-    field_location,
     frozen,
     quantity_key,
 )
 from ..money import Money, MoneyError, is_currency
-from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel, pack_writes
+from .base import (
+    Capabilities,
+    Channel,
+    ChannelConfig,
+    Route,
+    ShopChannel,
+    ValueChecks,
+    description_conflicts,
+    key_or_login,
+    no_variant,
+    sku_chunks,
+)
 
 PAGE_SIZE = 200  # variants per page (Medusa does not cap `limit`; this keeps answers small)
 SKU_CHUNK = 100  # SKUs per `?sku=` filter, keeping URLs short
@@ -95,6 +104,8 @@ REFUSED = (Kind.PERMANENT, Kind.NOT_FOUND, Kind.CONFLICT)
 
 T = TypeVar("T")
 
+CHECKS = ValueChecks.of_variants("this channel", "a single stock location")
+
 
 class MedusaConfig(ChannelConfig):
     """``[channels.NAME]`` keys of a Medusa store."""
@@ -107,13 +118,12 @@ class MedusaConfig(ChannelConfig):
 
     @model_validator(mode="after")
     def _auth_and_url(self) -> MedusaConfig:
-        if not self.base_url:
-            raise ValueError("base_url is required: the Medusa server, e.g. https://api.shop.example.com")
-        login = self.email_env is not None or self.password_env is not None
-        if self.api_key_env is not None and login:
-            raise ValueError("use either api_key_env or email_env + password_env, not both")
-        if self.api_key_env is None and (self.email_env is None or self.password_env is None):
-            raise ValueError("set api_key_env (a secret API key), or email_env and password_env")
+        key_or_login(
+            self,
+            "email_env",
+            server="the Medusa server, e.g. https://api.shop.example.com",
+            missing="set api_key_env (a secret API key), or email_env and password_env",
+        )
         if self.currency is not None and not is_currency(self.currency):
             raise ValueError(f"currency {self.currency!r} is not an ISO 4217 code")
         return self
@@ -195,17 +205,17 @@ class _Pending:
     stock: dict[str, int] = field(default_factory=dict)  # field key -> quantity Medusa answered
 
 
-class MedusaChannel(HttpChannel[MedusaConfig, _Ref]):
+class MedusaChannel(ShopChannel[MedusaConfig, _Ref, _Shop]):
     """The Medusa v2 adapter. See the module docstring for the mapping."""
 
     Config = MedusaConfig
     capabilities = CAPABILITIES
-    batch_limit_key = "max_write_batch"
-    lazy_client = True  # secrets are read, and a login made, on the first request
-
-    def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
-        super().__init__(cfg, ctx)
-        self._shop: _Shop | None = None
+    write_routes: ClassVar[Mapping[str, Route]] = {
+        QUANTITY: ("stock", "sku"),
+        PRICE: ("variants", "product"),
+        TITLE: ("products", "product"),
+        DESCRIPTION: ("products", "product"),
+    }
 
     # -- transport -----------------------------------------------------------------------------
     def make_auth(self) -> OmnisyncAuth:
@@ -216,79 +226,67 @@ class MedusaChannel(HttpChannel[MedusaConfig, _Ref]):
 
     def _get(self, path: str, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
         data, _ = self.client.get_json(path, params=list(params))
-        if not isinstance(data, dict):
-            raise ResponseError(f"GET {path}: the answer is not a JSON object", channel=self.name)
-        return data
+        return self.object_answer("GET", path, data)
 
     def _post(self, path: str, body: Mapping[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
         response = self.client.post(path, json=dict(body), idempotent=idempotent)
-        data = self.client.json(response)
-        if not isinstance(data, dict):
-            raise ResponseError(f"POST {path}: the answer is not a JSON object", channel=self.name)
-        return data
+        return self.object_answer("POST", path, self.client.json(response))
 
     # -- the store -----------------------------------------------------------------------------
-    def shop(self) -> _Shop:
-        if self._shop is None:
-            stores = self._get("admin/stores", [("fields", "id,name,supported_currencies.*")]).get("stores")
-            if not isinstance(stores, list) or not stores or not isinstance(stores[0], dict):
-                raise ResponseError("Medusa did not describe its store", channel=self.name)
-            supported = [c for c in stores[0].get("supported_currencies") or [] if isinstance(c, dict)]
-            codes = {str(c.get("currency_code", "")).upper() for c in supported}
-            default = next(
-                (str(c.get("currency_code", "")).upper() for c in supported if c.get("is_default")), None
+    def load_shop(self) -> _Shop:
+        stores = self._get("admin/stores", [("fields", "id,name,supported_currencies.*")]).get("stores")
+        if not isinstance(stores, list) or not stores or not isinstance(stores[0], dict):
+            raise ResponseError("Medusa did not describe its store", channel=self.name)
+        supported = [c for c in stores[0].get("supported_currencies") or [] if isinstance(c, dict)]
+        codes = {str(c.get("currency_code", "")).upper() for c in supported}
+        default = next(
+            (str(c.get("currency_code", "")).upper() for c in supported if c.get("is_default")), None
+        )
+        currency = self.cfg.currency or default
+        if not currency:
+            raise PermanentError(
+                "the store has no default currency; set currency in channels.toml", channel=self.name
             )
-            currency = self.cfg.currency or default
-            if not currency:
+        if currency not in codes:
+            raise PermanentError(
+                f"the store does not support {currency} (it has "
+                f"{', '.join(sorted(codes)) or 'none'}); add it in Medusa or "
+                "change currency in channels.toml",
+                channel=self.name,
+            )
+        got = self._get("admin/stock-locations", [("fields", "id,name"), ("limit", "1000")])
+        locations = {
+            str(loc["id"]): str(loc.get("name", ""))
+            for loc in got.get("stock_locations") or []
+            if isinstance(loc, dict) and loc.get("id")
+        }
+        have = ", ".join(f"{k} ({v})" for k, v in locations.items()) or "none"
+        note = None
+        if self.cfg.locations:
+            unknown = [loc for loc in self.cfg.locations if loc not in locations]
+            if unknown:
                 raise PermanentError(
-                    "the store has no default currency; set currency in channels.toml", channel=self.name
-                )
-            if currency not in codes:
-                raise PermanentError(
-                    f"the store does not support {currency} (it has "
-                    f"{', '.join(sorted(codes)) or 'none'}); add it in Medusa or "
-                    "change currency in channels.toml",
+                    f"locations names stock location(s) {', '.join(unknown)}, which "
+                    f"this store does not have (it has: {have})",
                     channel=self.name,
                 )
-            got = self._get("admin/stock-locations", [("fields", "id,name"), ("limit", "1000")])
-            locations = {
-                str(loc["id"]): str(loc.get("name", ""))
-                for loc in got.get("stock_locations") or []
-                if isinstance(loc, dict) and loc.get("id")
-            }
-            have = ", ".join(f"{k} ({v})" for k, v in locations.items()) or "none"
-            note = None
-            if self.cfg.locations:
-                unknown = [loc for loc in self.cfg.locations if loc not in locations]
-                if unknown:
-                    raise PermanentError(
-                        f"locations names stock location(s) {', '.join(unknown)}, which "
-                        f"this store does not have (it has: {have})",
-                        channel=self.name,
-                    )
-                keys = {quantity_key(loc): loc for loc in self.cfg.locations}
-            elif len(locations) == 1:
-                keys = {QUANTITY: next(iter(locations))}
-            elif not locations:
-                keys, note = {}, "the store has no stock location; create one in Medusa"
-            else:
-                raise PermanentError(
-                    f"the store has {len(locations)} stock locations ({have}): say "
-                    "which catalog locations feed each with `locations` in "
-                    "channels.toml",
-                    channel=self.name,
-                )
-            self._shop = _Shop(currency, locations, keys, note)
-        return self._shop
+            keys = {quantity_key(loc): loc for loc in self.cfg.locations}
+        elif len(locations) == 1:
+            keys = {QUANTITY: next(iter(locations))}
+        elif not locations:
+            keys, note = {}, "the store has no stock location; create one in Medusa"
+        else:
+            raise PermanentError(
+                f"the store has {len(locations)} stock locations ({have}): say "
+                "which catalog locations feed each with `locations` in "
+                "channels.toml",
+                channel=self.name,
+            )
+        return _Shop(currency, locations, keys, note)
 
     # -- reading -------------------------------------------------------------------------------
     def _variant_pages(self, skus: Sequence[str] | None) -> Iterator[list[dict[str, Any]]]:
-        chunks: list[list[str] | None] = (
-            [None]
-            if skus is None
-            else [list(skus[i : i + SKU_CHUNK]) for i in range(0, len(skus), SKU_CHUNK)]
-        )
-        for chunk in chunks:
+        for chunk in sku_chunks(skus, SKU_CHUNK):
             offset = 0
             while True:
                 params = [
@@ -334,14 +332,9 @@ class MedusaChannel(HttpChannel[MedusaConfig, _Ref]):
                     out[sku] = self._decode(v, products.get(str(v.get("product_id"))) or {}, shop)
         return out
 
-    def read(
-        self, skus: Collection[str] | None = None, since: datetime | None = None
-    ) -> Iterator[RemoteListing]:
-        """Every variant with a SKU (or only ``skus``); ``since`` is ignored (see capabilities)."""
-        wanted = sorted({s for s in skus if s}) if skus is not None else None
-        if wanted == []:
-            return
-        found = self._fetch(wanted)
+    def read_skus(self, skus: list[str] | None) -> Iterator[RemoteListing]:
+        """Every variant with a SKU (or only ``skus``)."""
+        found = self._fetch(skus)
         for sku in sorted(found):
             ref, values = found[sku]
             self._refs[sku] = ref
@@ -416,29 +409,13 @@ class MedusaChannel(HttpChannel[MedusaConfig, _Ref]):
         return None
 
     # -- writing -------------------------------------------------------------------------------
-    def write_batches(self, writes: Sequence[tuple[str, Collection[str]]]) -> list[list[int]]:
-        """A write() call sends one product batch (titles of single-variant products,
-        descriptions), one variant batch per product (prices, variant titles) and one stock batch,
-        each of at most ``max_write_batch``: the writes are grouped so that each of these goes out
-        as full as it may (a push mixing kinds takes no more requests than their sum needs)."""
-        limit = self.capabilities.max_write_batch
-
-        def request(sku: str, key: str) -> tuple[str, object] | None:
-            ref = self._refs.get(sku)
-            product = ref.product_id if ref is not None else ("sku", sku)
-            single = ref.single if ref is not None else True
-            kind = field_kind(key)
-            if kind == QUANTITY:
-                return "stock", sku
-            if kind == PRICE or (kind == TITLE and not single):
-                return "variants", product
-            if kind in (TITLE, DESCRIPTION):
-                return "products", product
-            return None
-
-        return pack_writes(
-            writes, request, {"stock": limit, "products": limit, "variants": limit, "other": limit}
-        )
+    # A write() call sends one product batch (titles of single-variant products, descriptions),
+    # one variant batch per product (prices, variant titles) and one stock batch, each of at most
+    # ``max_write_batch``: write_batches groups the writes so that each goes out as full as it may.
+    def routes_for(self, ref: _Ref | None) -> Mapping[str, Route]:
+        if ref is not None and not ref.single:
+            return {**self.write_routes, TITLE: ("variants", "product")}
+        return self.write_routes
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         limit = self.capabilities.max_write_batch
@@ -452,12 +429,7 @@ class MedusaChannel(HttpChannel[MedusaConfig, _Ref]):
                 continue
             ref = self._refs.get(item.sku)
             if ref is None:
-                results[item.sku] = WriteResult.failure(
-                    item.sku,
-                    "no variant has this SKU in the Medusa store; create the product and its "
-                    "variant in Medusa first (omnisync updates existing listings)",
-                    Kind.NOT_FOUND.value,
-                )
+                results[item.sku] = no_variant(item.sku, "in the Medusa store", "Medusa")
                 continue
             p = self._prepare(item, ref, shop)
             if p.error is not None:
@@ -504,30 +476,21 @@ class MedusaChannel(HttpChannel[MedusaConfig, _Ref]):
         p = _Pending(item, ref)
         for key, value in item.values.items():
             kind = field_kind(key)
+            problem = f"{key}: {ref.stock_problem}" if kind == QUANTITY and ref.stock_problem else None
+            problem = problem or CHECKS.problem(key, value, shop.currency, shop.stock_keys)
+            if problem is not None:
+                p.error = problem
+                return p
             if kind == QUANTITY:
-                loc = shop.stock_keys.get(key)
-                if ref.stock_problem:
-                    p.error = f"{key}: {ref.stock_problem}"
-                    return p
-                if loc is None:
-                    where = field_location(key) or "a single stock location"
-                    p.error = f"{key}: {where} is not a stock location this channel writes"
-                    return p
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    p.error = f"{key}: {value!r} is not a quantity"
-                    return p
+                assert isinstance(value, int)
+                loc = shop.stock_keys[key]
                 level = {"inventory_item_id": ref.inventory_item_id, "location_id": loc}
                 if loc in ref.levels:
                     p.levels.append(("update", {**level, "stocked_quantity": value + ref.levels[loc]}))
                 else:
                     p.levels.append(("create", {**level, "stocked_quantity": value}))
             elif kind == PRICE:
-                if not isinstance(value, Money):
-                    p.error = f"price: {value!r} is not money"
-                    return p
-                if value.currency != shop.currency:
-                    p.error = f"price is in {value.currency}, this channel sells in {shop.currency}"
-                    return p
+                assert isinstance(value, Money)
                 p.variant["prices"] = _price_set(ref.prices, shop.currency, value.amount)
             elif kind == TITLE:
                 if not isinstance(value, str) or not value.strip():
@@ -612,34 +575,17 @@ class MedusaChannel(HttpChannel[MedusaConfig, _Ref]):
     def _bisect(self, units: list[T], send: Callable[[list[T]], Any]) -> dict[int, str]:
         """Send ``units`` in one call; when Medusa refuses it (nothing applied), send each half
         again, down to single units. Returns index -> Medusa's reason for the units it refused."""
-        failed: dict[int, str] = {}
 
-        def go(lo: int, hi: int) -> None:
-            try:
-                send(units[lo:hi])
-            except ChannelError as exc:
-                if exc.kind not in REFUSED or isinstance(exc, ResponseError):
-                    raise
-                if hi - lo == 1:
-                    failed[lo] = _reason(exc, self.name)
-                    return
-                if lo == 0 and hi == len(units):
-                    self.ctx.log(
-                        f"{self.name}: Medusa refused a batch of {hi - lo} "
-                        f"({_reason(exc, self.name)}); splitting it to find what it cannot take"
-                    )
-                mid = (lo + hi) // 2
-                go(lo, mid)
-                go(mid, hi)
+        def refusal(exc: Exception) -> str | None:
+            if not isinstance(exc, ChannelError) or exc.kind not in REFUSED or isinstance(exc, ResponseError):
+                return None
+            return _reason(exc, self.name)
 
-        if units:
-            go(0, len(units))
-        return failed
+        return self.split_refused(units, lambda _, part: send(part), refusal, "Medusa", "what it cannot take")
 
     # -- the rest ------------------------------------------------------------------------------
     def check(self) -> str:
-        self._shop = None  # ask the server now: a cached answer says nothing about reachability
-        shop = self.shop()
+        shop = self.fresh_shop()
         where = ", ".join(f"{k} = {v} ({shop.locations.get(v, '?')})" for k, v in shop.stock_keys.items())
         return (
             f"Medusa {self.cfg.base_url}: sells in {shop.currency}; {where or shop.stock_note or 'no stock'}"
@@ -648,20 +594,14 @@ class MedusaChannel(HttpChannel[MedusaConfig, _Ref]):
 
 def _check_shared_products(pending: Sequence[_Pending]) -> None:
     """Variants of one product share its description: refuse contradicting SKUs of a batch."""
-    wants: dict[str, dict[str, set[str]]] = {}
+    wants = [
+        (p.ref.product_id, p.item.sku, p.product["description"])
+        for p in pending
+        if p.error is None and "description" in p.product
+    ]
+    conflicts = description_conflicts(wants, "Medusa")
     for p in pending:
-        if p.error is None and "description" in p.product:
-            wants.setdefault(p.ref.product_id, {}).setdefault(p.product["description"], set()).add(p.item.sku)
-    for pid, options in wants.items():
-        if len(options) > 1:
-            skus = sorted(s for group in options.values() for s in group)
-            for p in pending:
-                if p.ref.product_id == pid and p.item.sku in skus:
-                    p.error = (
-                        f"description: SKUs {', '.join(skus)} are variants of one Medusa product, "
-                        "which has one description, but the catalog gives them different ones; "
-                        "make them equal"
-                    )
+        p.error = conflicts.get(p.item.sku, p.error)
 
 
 def _price_set(prices: Sequence[Mapping[str, Any]], currency: str, amount: Decimal) -> list[dict[str, Any]]:

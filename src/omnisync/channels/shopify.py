@@ -74,7 +74,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import Field, field_validator, model_validator
@@ -111,7 +111,7 @@ from ..models import (
     quantity_key,
 )
 from ..money import Money, MoneyError, is_currency
-from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel, pack_writes
+from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel, Route
 
 DEFAULT_API_VERSION = "2026-04"
 IDEMPOTENT_FROM = "2026-01"  # changeFromQuantity and @idempotent(key:) exist from this version
@@ -897,28 +897,21 @@ class ShopifyChannel(HttpChannel[ShopifyConfig, _Ref]):
                 yield obj
 
     # -- writing ---------------------------------------------------------------------------------
-    def write_batches(self, writes: Sequence[tuple[str, Collection[str]]]) -> list[list[int]]:
-        """Each write() call sends one request per kind of write, so a call holds at most
-        ``max_write_batch`` inventory rows (one per SKU and location) and at most 80 products' prices
-        and 80 products' titles or descriptions (the aliases one call may carry): a push of 251
-        price changes takes ceil(251 / 80) = 4 calls, not 250 + 1 SKUs' worth (3 + 1 + 1)."""
+    # Each write() call sends one request per kind of write, so a call holds at most
+    # ``max_write_batch`` inventory rows (one per SKU and location) and at most 80 products' prices
+    # and 80 products' titles or descriptions (the aliases one call may carry): a push of 251 price
+    # changes takes ceil(251 / 80) = 4 calls, not 250 + 1 SKUs' worth (3 + 1 + 1).
+    write_routes: ClassVar[Mapping[str, Route]] = {
+        QUANTITY: ("stock", "field"),
+        PRICE: ("price", "product"),
+        TITLE: ("content", "product"),
+        DESCRIPTION: ("content", "product"),
+    }
+
+    def request_capacity(self) -> dict[str, int]:
         limit = self.capabilities.max_write_batch
         aliases = min(limit, ALIASES_PER_CALL)
-
-        def request(sku: str, key: str) -> tuple[str, object] | None:
-            ref = self._refs.get(sku)
-            product = ref.product_id if ref is not None else ("sku", sku)
-            if field_kind(key) == QUANTITY:
-                return "stock", (sku, key)
-            if key == PRICE:
-                return "price", product
-            if key in (TITLE, DESCRIPTION):
-                return "content", product
-            return None
-
-        return pack_writes(
-            writes, request, {"stock": limit, "price": aliases, "content": aliases, "other": limit}
-        )
+        return {"stock": limit, "price": aliases, "content": aliases, "other": limit}
 
     def write(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
         """Stock, then prices, then titles and descriptions; one result per item, in order."""

@@ -36,9 +36,8 @@ for it. ``applied`` values come from the mutations' answers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -57,16 +56,27 @@ from ..models import (
     WriteItem,
     WriteResult,
     field_kind,
-    field_location,
     frozen,
     quantity_key,
 )
 from ..money import Money, MoneyError
-from .base import Capabilities, Channel, ChannelConfig, ChannelContext, HttpChannel
+from .base import (
+    Capabilities,
+    Channel,
+    ChannelConfig,
+    ShopChannel,
+    ValueChecks,
+    description_conflicts,
+    key_or_login,
+    no_variant,
+    sku_chunks,
+)
 
 PAGE_SIZE = 1000  # Vendure's adminListQueryLimit: take above it is refused
 SKU_CHUNK = 500  # SKUs per `sku: {in: [...]}` filter
 MAX_BATCH = 1000
+
+CHECKS = ValueChecks.of_variants("this Vendure channel", "the default stock location")
 
 LOGIN = """mutation OmnisyncLogin($username: String!, $password: String!) {
   login(username: $username, password: $password) {
@@ -117,13 +127,12 @@ class VendureConfig(ChannelConfig):
 
     @model_validator(mode="after")
     def _auth_and_url(self) -> VendureConfig:
-        if not self.base_url:
-            raise ValueError("base_url is required: the Vendure server, e.g. https://shop.example.com")
-        login = self.username_env is not None or self.password_env is not None
-        if self.api_key_env is not None and login:
-            raise ValueError("use either api_key_env or username_env + password_env, not both")
-        if self.api_key_env is None and (self.username_env is None or self.password_env is None):
-            raise ValueError("set api_key_env, or username_env and password_env (an administrator)")
+        key_or_login(
+            self,
+            "username_env",
+            server="the Vendure server, e.g. https://shop.example.com",
+            missing="set api_key_env, or username_env and password_env (an administrator)",
+        )
         return self
 
 
@@ -212,17 +221,11 @@ class _Pending:
     kind: str = Kind.PERMANENT.value
 
 
-class VendureChannel(HttpChannel[VendureConfig, _Ref]):
+class VendureChannel(ShopChannel[VendureConfig, _Ref, _Shop]):
     """The Vendure adapter. See the module docstring for the mapping."""
 
     Config = VendureConfig
     capabilities = CAPABILITIES
-    batch_limit_key = "max_write_batch"
-    lazy_client = True  # secrets are read, and the session opened, on the first request
-
-    def __init__(self, cfg: ChannelConfig, ctx: ChannelContext) -> None:
-        super().__init__(cfg, ctx)
-        self._shop: _Shop | None = None
 
     # -- transport -----------------------------------------------------------------------------
     def make_auth(self) -> OmnisyncAuth:
@@ -271,38 +274,36 @@ class VendureChannel(HttpChannel[VendureConfig, _Ref]):
             raise PermanentError(f"Vendure refused a query: {exc.message}", channel=self.name) from None
 
     # -- the store -----------------------------------------------------------------------------
-    def shop(self) -> _Shop:
-        if self._shop is None:
-            data = self._query(CHANNEL)
-            ch = data.get("activeChannel") or {}
-            items = (data.get("stockLocations") or {}).get("items") or []
-            locations = {str(i["id"]): str(i.get("name", "")) for i in items if isinstance(i, dict)}
-            currency = str(ch.get("defaultCurrencyCode") or "")
-            if not currency:
-                raise ResponseError("Vendure did not say the channel's currency", channel=self.name)
-            if self.cfg.currency and self.cfg.currency != currency:
+    def load_shop(self) -> _Shop:
+        data = self._query(CHANNEL)
+        ch = data.get("activeChannel") or {}
+        items = (data.get("stockLocations") or {}).get("items") or []
+        locations = {str(i["id"]): str(i.get("name", "")) for i in items if isinstance(i, dict)}
+        currency = str(ch.get("defaultCurrencyCode") or "")
+        if not currency:
+            raise ResponseError("Vendure did not say the channel's currency", channel=self.name)
+        if self.cfg.currency and self.cfg.currency != currency:
+            raise PermanentError(
+                f"currency is {self.cfg.currency} in channels.toml, but this "
+                f"Vendure channel ({ch.get('code')}) sells in {currency}",
+                channel=self.name,
+            )
+        if self.cfg.locations:
+            unknown = [loc for loc in self.cfg.locations if loc not in locations]
+            if unknown:
+                have = ", ".join(f"{k} ({v})" for k, v in locations.items()) or "none"
                 raise PermanentError(
-                    f"currency is {self.cfg.currency} in channels.toml, but this "
-                    f"Vendure channel ({ch.get('code')}) sells in {currency}",
+                    f"locations names stock location id(s) {', '.join(unknown)}, which this "
+                    f"Vendure channel does not have (it has: {have})",
                     channel=self.name,
                 )
-            if self.cfg.locations:
-                unknown = [loc for loc in self.cfg.locations if loc not in locations]
-                if unknown:
-                    have = ", ".join(f"{k} ({v})" for k, v in locations.items()) or "none"
-                    raise PermanentError(
-                        f"locations names stock location id(s) {', '.join(unknown)}, which this "
-                        f"Vendure channel does not have (it has: {have})",
-                        channel=self.name,
-                    )
-            self._shop = _Shop(
-                currency=currency,
-                language=self.cfg.language_code or str(ch.get("defaultLanguageCode") or "en"),
-                prices_include_tax=bool(ch.get("pricesIncludeTax")),
-                default_location=next(iter(locations), None),
-                locations=locations,
-            )
-        return self._shop
+        return _Shop(
+            currency=currency,
+            language=self.cfg.language_code or str(ch.get("defaultLanguageCode") or "en"),
+            prices_include_tax=bool(ch.get("pricesIncludeTax")),
+            default_location=next(iter(locations), None),
+            locations=locations,
+        )
 
     def _to_vendure(self, money: Money) -> int:
         """Money -> Vendure's integer (amount x 10^money_precision), exactly."""
@@ -322,12 +323,7 @@ class VendureChannel(HttpChannel[VendureConfig, _Ref]):
 
     # -- reading -------------------------------------------------------------------------------
     def _variants(self, skus: Sequence[str] | None) -> Iterator[dict[str, Any]]:
-        chunks: list[list[str] | None] = (
-            [None]
-            if skus is None
-            else [list(skus[i : i + SKU_CHUNK]) for i in range(0, len(skus), SKU_CHUNK)]
-        )
-        for chunk in chunks:
+        for chunk in sku_chunks(skus, SKU_CHUNK):
             skip = 0
             while True:
                 options: dict[str, Any] = {"skip": skip, "take": PAGE_SIZE, "sort": {"id": "ASC"}}
@@ -345,15 +341,10 @@ class VendureChannel(HttpChannel[VendureConfig, _Ref]):
                 if not items or not isinstance(total, int) or skip >= total:
                     break
 
-    def read(
-        self, skus: Collection[str] | None = None, since: datetime | None = None
-    ) -> Iterator[RemoteListing]:
-        """Every variant of the channel (or only ``skus``); ``since`` is ignored (see capabilities)."""
-        wanted = sorted({s for s in skus if s}) if skus is not None else None
-        if wanted == []:
-            return
+    def read_skus(self, skus: list[str] | None) -> Iterator[RemoteListing]:
+        """Every variant of the channel (or only ``skus``)."""
         by_sku: dict[str, list[dict[str, Any]]] = {}
-        for v in self._variants(wanted):
+        for v in self._variants(skus):
             sku = v.get("sku")
             if isinstance(sku, str) and sku:
                 by_sku.setdefault(sku, []).append(v)
@@ -443,12 +434,7 @@ class VendureChannel(HttpChannel[VendureConfig, _Ref]):
                 continue
             seen.add(item.sku)
             if ref is None:
-                results[item.sku] = WriteResult.failure(
-                    item.sku,
-                    "no variant has this SKU on the Vendure channel; create the product "
-                    "and its variant in Vendure first (omnisync updates existing listings)",
-                    Kind.NOT_FOUND.value,
-                )
+                results[item.sku] = no_variant(item.sku, "on the Vendure channel", "Vendure")
                 continue
             if ref.duplicates:
                 results[item.sku] = WriteResult.failure(
@@ -492,23 +478,16 @@ class VendureChannel(HttpChannel[VendureConfig, _Ref]):
         levels: list[dict[str, Any]] = []
         for key, value in item.values.items():
             kind = field_kind(key)
+            problem = CHECKS.problem(key, value, shop.currency, stock_keys)
+            if problem is not None:
+                p.error = problem
+                return p
             if kind == QUANTITY:
-                loc = stock_keys.get(key)
-                if loc is None:
-                    where = field_location(key) or "the default stock location"
-                    p.error = f"{key}: {where} is not a stock location this channel writes"
-                    return p
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    p.error = f"{key}: {value!r} is not a quantity"
-                    return p
+                assert isinstance(value, int)
+                loc = stock_keys[key]
                 levels.append({"stockLocationId": loc, "stockOnHand": value + ref.allocated.get(loc, 0)})
             elif kind == PRICE:
-                if not isinstance(value, Money):
-                    p.error = f"price: {value!r} is not money"
-                    return p
-                if value.currency != shop.currency:
-                    p.error = f"price is in {value.currency}, this Vendure channel sells in {shop.currency}"
-                    return p
+                assert isinstance(value, Money)
                 variant["price"] = self._to_vendure(value)  # an integer, never a float
             elif kind == TITLE:
                 if not isinstance(value, str) or not value.strip():
@@ -533,22 +512,16 @@ class VendureChannel(HttpChannel[VendureConfig, _Ref]):
 
     def _check_shared_products(self, pending: Sequence[_Pending]) -> None:
         """Variants of one product share its description: refuse contradicting SKUs of a batch."""
-        wants: dict[str, dict[str, set[str]]] = {}
+        conflicts = description_conflicts(
+            (
+                (p.ref.product_id, p.item.sku, p.product["description"])
+                for p in pending
+                if p.error is None and p.product and "description" in p.product
+            ),
+            "Vendure",
+        )
         for p in pending:
-            if p.error is None and p.product and "description" in p.product:
-                wants.setdefault(p.ref.product_id, {}).setdefault(p.product["description"], set()).add(
-                    p.item.sku
-                )
-        for pid, options in wants.items():
-            if len(options) > 1:
-                skus = sorted(s for group in options.values() for s in group)
-                for p in pending:
-                    if p.ref.product_id == pid and p.item.sku in skus:
-                        p.error = (
-                            f"description: SKUs {', '.join(skus)} are variants of one Vendure "
-                            "product, which has one description, but the catalog gives them "
-                            "different ones; make them equal"
-                        )
+            p.error = conflicts.get(p.item.sku, p.error)
 
     def _write_products(self, pending: Sequence[_Pending]) -> dict[str, dict[str, Any]]:
         inputs: dict[str, dict[str, Any]] = {}
@@ -599,30 +572,18 @@ class VendureChannel(HttpChannel[VendureConfig, _Ref]):
         half again, down to single inputs, so only the inputs it cannot take fail.
         Returns (index -> answer object, index -> error)."""
         done: dict[int, dict[str, Any]] = {}
-        failed: dict[int, str] = {}
 
-        def go(lo: int, hi: int) -> None:
-            part = inputs[lo:hi]
-            try:
-                answer = send(part)
-            except (Rejected, PermanentError) as exc:
-                # Rejected: GraphQL errors; PermanentError: e.g. HTTP 400 for a value the schema
-                # does not take. Either way nothing of ``part`` was applied.
-                if isinstance(exc, ResponseError):
-                    raise
-                message = exc.message if isinstance(exc, Rejected) else str(exc)
-                if hi - lo == 1:
-                    failed[lo] = message
-                    return
-                if lo == 0 and hi == len(inputs):
-                    self.ctx.log(
-                        f"{self.name}: Vendure refused a batch of {hi - lo} ({message}); "
-                        "splitting it to find the input(s) it cannot take"
-                    )
-                mid = (lo + hi) // 2
-                go(lo, mid)
-                go(mid, hi)
-                return
+        def refusal(exc: Exception) -> str | None:
+            # Rejected: GraphQL errors; PermanentError: e.g. HTTP 400 for a value the schema
+            # does not take. Either way nothing of the part was applied.
+            if isinstance(exc, Rejected):
+                return exc.message
+            if isinstance(exc, PermanentError) and not isinstance(exc, ResponseError):
+                return str(exc)
+            return None
+
+        def go(lo: int, part: list[dict[str, Any]]) -> None:
+            answer = send(part)
             if not isinstance(answer, list):
                 raise ResponseError("Vendure answered a batch update without a list", channel=self.name)
             by_id = {str(obj.get("id")): obj for obj in answer if isinstance(obj, dict)}
@@ -631,10 +592,11 @@ class VendureChannel(HttpChannel[VendureConfig, _Ref]):
                 if obj is not None:
                     done[lo + k] = obj
                 else:
-                    failed[lo + k] = "Vendure's answer does not include it"
+                    missing[lo + k] = "Vendure's answer does not include it"
 
-        go(0, len(inputs))
-        return done, failed
+        missing: dict[int, str] = {}
+        failed = self.split_refused(inputs, go, refusal, "Vendure", "the input(s) it cannot take")
+        return done, {**missing, **failed}
 
     def _applied(
         self, p: _Pending, product: Mapping[str, Any] | None, variant: Mapping[str, Any] | None, shop: _Shop
@@ -654,8 +616,7 @@ class VendureChannel(HttpChannel[VendureConfig, _Ref]):
 
     # -- the rest ------------------------------------------------------------------------------
     def check(self) -> str:
-        self._shop = None  # ask the server now: a cached answer says nothing about reachability
-        shop = self.shop()
+        shop = self.fresh_shop()
         keys = self._stock_keys()
         where = ", ".join(f"{k} = stock location {v} ({shop.locations.get(v, '?')})" for k, v in keys.items())
         return (

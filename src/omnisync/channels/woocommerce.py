@@ -38,7 +38,7 @@ from ..errors import ChannelError, Kind, ResponseError
 from ..http import BasicAuth, OAuth1Auth, OmnisyncAuth, QueryAuth
 from ..models import DESCRIPTION, PRICE, QUANTITY, TITLE, RemoteListing, Value, WriteItem, WriteResult, frozen
 from ..money import Money, MoneyError, is_currency
-from .base import Capabilities, Channel, ChannelConfig, HttpChannel, json_int, pack_groups
+from .base import Capabilities, Channel, ChannelConfig, HttpChannel, ValueChecks, json_int, pack_groups
 
 API_PATH = "/wp-json/wc/v3"
 BATCH_LIMIT = 100  # objects per batch request across create+update+delete (WC docs, check_batch_limit)
@@ -365,19 +365,15 @@ class WooCommerceChannel(HttpChannel[WooCommerceConfig, _Ref]):
         payload: dict[str, Any] = {"id": ref.id}
         problems: list[str] = []
         for key, value in item.values.items():
-            if key == QUANTITY:
-                if not isinstance(value, int) or isinstance(value, bool):
-                    problems.append(f"quantity must be an integer, not {value!r}")
-                    continue
+            problem = ValueChecks().problem(key, value, currency)
+            if problem is not None:
+                problems.append(problem)
+            elif key == QUANTITY:
                 payload["manage_stock"] = True
                 payload["stock_quantity"] = value
             elif key == PRICE:
-                if not isinstance(value, Money):
-                    problems.append(f"price must be money, not {value!r}")
-                elif value.currency != currency:
-                    problems.append(f"price is in {value.currency} but the store sells in {currency}")
-                else:
-                    payload["regular_price"] = value.to_str()
+                assert isinstance(value, Money)
+                payload["regular_price"] = value.to_str()
             elif key == TITLE:
                 if ref.parent_id is not None:
                     problems.append(
