@@ -34,6 +34,7 @@ only by its own sleeps, so pacing and retry budgets are deterministic and nothin
 
 from __future__ import annotations
 
+import abc
 import base64
 import dataclasses
 import hashlib
@@ -696,7 +697,7 @@ class SigningAuth(OmnisyncAuth):
             self.inner.attach(redactor)
 
 
-class TokenAuth(OmnisyncAuth):
+class TokenAuth(OmnisyncAuth, metaclass=abc.ABCMeta):
     """The shape every token flow shares: a token obtained by a request of the flow's own, put on
     every request (``header: prefix + token``).
 
@@ -732,14 +733,14 @@ class TokenAuth(OmnisyncAuth):
         self._redactor: Redactor | None = None
 
     # -- hooks ---------------------------------------------------------------------------------
+    @abc.abstractmethod
     def token_request(self, request: httpx.Request) -> httpx.Request:
         """The request that obtains a token (``request``: the one about to be authenticated)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def take(self, response: httpx.Response) -> None:
         """Read the answer to :meth:`token_request`: :meth:`keep` the token, or raise
         :class:`AuthError` (refused) or :class:`ResponseError` (no token in it)."""
-        raise NotImplementedError
 
     def credentials(self) -> list[str]:
         """The secrets the flow starts with (redacted from the start)."""
@@ -837,9 +838,9 @@ class OAuth2TokenAuth(TokenAuth):
     def access_token(self, value: str | None) -> None:
         self.token = value
 
+    @abc.abstractmethod
     def grant(self) -> dict[str, str]:
         """The grant's form fields (``grant_type`` first)."""
-        raise NotImplementedError
 
     def received(self, body: Mapping[str, Any], expires: object) -> None:
         """Called after each token obtained, with the whole answer (a rotated refresh token)."""
@@ -969,11 +970,14 @@ class SessionLoginAuth(TokenAuth):
         super().__init__(header=header, prefix=prefix, clock=clock, leeway=leeway)
         self._secrets = [s for s in secrets if s]
 
+    @abc.abstractmethod
     def login_request(self, request: httpx.Request) -> httpx.Request:
-        raise NotImplementedError
+        """The login (e.g. :meth:`json_post` of the credentials); ``request``: the one it is for."""
 
+    @abc.abstractmethod
     def session_token(self, response: httpx.Response) -> str:
-        raise NotImplementedError
+        """The session token in the login's answer, or raise :class:`AuthError` (refused) or
+        :class:`ResponseError` (no token in it)."""
 
     @staticmethod
     def json_post(url: httpx.URL | str, payload: Any) -> httpx.Request:

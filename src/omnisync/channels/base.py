@@ -8,6 +8,7 @@ they get one from :mod:`omnisync.http` through the :class:`ChannelContext`.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import inspect
@@ -362,7 +363,7 @@ _S = TypeVar("_S")
 _T = TypeVar("_T")
 
 
-class HttpChannel(BaseChannel, Generic[_C, _R]):
+class HttpChannel(BaseChannel, Generic[_C, _R], metaclass=abc.ABCMeta):
     """What every adapter talking HTTP to a vendor shares, so its own file holds only the vendor's
     endpoints, field mapping and quirks.
 
@@ -413,17 +414,21 @@ class HttpChannel(BaseChannel, Generic[_C, _R]):
             self._client = self.build_client()
 
     # -- hooks -----------------------------------------------------------------------------------
+    @abc.abstractmethod
     def make_auth(self) -> httpx.Auth | None:
         """The auth flow, from the config's secrets (:meth:`secret`)."""
-        raise NotImplementedError
 
     def client_options(self) -> dict[str, Any]:
         """More :func:`omnisync.http.make_client` arguments than the class attributes give."""
         return {}
 
     def store_currency(self) -> object:
-        """The currency code the store reports (asked once, when the config names none)."""
-        raise NotImplementedError
+        """The currency code the store reports (asked once, when the config names none). A vendor
+        whose API does not say needs the config's ``currency``."""
+        raise ConfigError(
+            "set currency: this channel's API does not report the store's currency",
+            field=f"channels.{self.name}.currency",
+        )
 
     def ref_of(self, item: WriteItem) -> _R | None:
         """Where ``item``'s SKU lives (None: unknown, to be read)."""
@@ -476,10 +481,11 @@ class HttpChannel(BaseChannel, Generic[_C, _R]):
         them all; a listing to create has no place yet)."""
         self._learn([it.sku for it in items if not it.create and self.ref_of(it) is None])
 
+    @abc.abstractmethod
     def read(
         self, skus: Collection[str] | None = None, since: datetime | None = None
     ) -> Iterator[RemoteListing]:
-        raise NotImplementedError
+        """The channel's listings (the :class:`Channel` protocol's ``read``)."""
 
     # -- write grouping (declarative) ---------------------------------------------------------------
     # field kind -> (the kind of vendor request it goes in, the unit it takes there): "sku" (one per
@@ -575,9 +581,9 @@ class ShopChannel(HttpChannel[_C, _R], Generic[_C, _R, _S]):
         super().__init__(cfg, ctx)
         self._shop: _S | None = None
 
+    @abc.abstractmethod
     def load_shop(self) -> _S:
         """Ask the store what it is (currency, locations, ...)."""
-        raise NotImplementedError
 
     def shop(self) -> _S:
         if self._shop is None:
@@ -598,9 +604,9 @@ class ShopChannel(HttpChannel[_C, _R], Generic[_C, _R, _S]):
             return
         yield from self.read_skus(wanted)
 
+    @abc.abstractmethod
     def read_skus(self, skus: list[str] | None) -> Iterator[RemoteListing]:
         """The listings of ``skus`` (sorted, distinct; None: all)."""
-        raise NotImplementedError
 
     def object_answer(self, method: str, path: str, data: object) -> dict[str, Any]:
         """``data`` when it is a JSON object, else a ResponseError naming the request."""
