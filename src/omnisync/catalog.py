@@ -36,6 +36,7 @@ import json
 import os
 import re
 import sqlite3
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -1072,6 +1073,7 @@ def read_products(
 def _read_products(
     conn: sqlite3.Connection, name: str, skus: Collection[str] | None, chunk_size: int
 ) -> Iterator[Product]:
+    shared = _Shared()
     if skus is not None:
         wanted = sorted(set(skus))
         for chunk in _chunks(wanted, min(chunk_size, _IN_CHUNK)):
@@ -1087,7 +1089,7 @@ def _read_products(
                 f"WHERE sku IN ({marks}) ORDER BY sku, channel",
                 args,
             ).fetchall()
-            yield from _build(products, stock, overrides, name)
+            yield from _build(products, stock, overrides, name, shared)
         return
 
     last: str | None = None
@@ -1116,9 +1118,31 @@ def _read_products(
             "WHERE sku >= ? AND sku <= ? ORDER BY sku, channel",
             (first, last),
         ).fetchall()
-        yield from _build(products, stock, overrides, name)
+        yield from _build(products, stock, overrides, name, shared)
         if len(products) < chunk_size:
             return
+
+
+class _Shared:
+    """Values many products of one read hold equal, made once and shared (they are immutable):
+    a price per (minor units, currency), a stock mapping per (location, units) set. At a million
+    SKUs a private ``Money`` and a private one-location mapping cost ~380 bytes per product."""
+
+    __slots__ = ("prices", "stocks")
+
+    def __init__(self) -> None:
+        self.prices: dict[tuple[int, str], Money] = {}
+        self.stocks: dict[tuple[tuple[str, int], ...], Mapping[str, int]] = {}
+
+    def stock(self, stock: dict[str, int] | None) -> Mapping[str, int]:
+        """The read-only mapping equal to ``stock`` (which nothing else may hold)."""
+        if not stock:
+            return _NO_STOCK
+        key = tuple(stock.items())
+        found = self.stocks.get(key)
+        if found is None:
+            found = self.stocks[key] = MappingProxyType(stock)
+        return found
 
 
 def _build(
@@ -1126,6 +1150,7 @@ def _build(
     stock: Sequence[tuple[Any, ...]],
     overrides: Sequence[tuple[Any, ...]],
     name: str,
+    shared: _Shared | None = None,
 ) -> Iterator[Product]:
     stock_by: dict[str, dict[str, int]] = {}
     for sku, location, qty in stock:
@@ -1143,11 +1168,12 @@ def _build(
     over_by: dict[str, list[tuple[Any, ...]]] = {}
     for row in overrides:
         over_by.setdefault(row[0], []).append(row)
-    prices: dict[tuple[int, str], Money] = {}
+    if shared is None:
+        shared = _Shared()
     for row in products:
         sku = row[0]
         ovs = over_by.get(sku)
-        product = None if ovs else _plain_product(row, stock_by.get(sku), prices)
+        product = None if ovs else _plain_product(row, stock_by.get(sku), shared)
         yield product if product is not None else _product(row, stock_by.get(sku, {}), ovs or [], name)
 
 
@@ -1156,9 +1182,7 @@ _NO_OVERRIDES: Mapping[str, Override] = frozen()
 _OPTIONAL_TEXT = (str, type(None))
 
 
-def _plain_product(
-    row: tuple[Any, ...], stock: dict[str, int] | None, prices: dict[tuple[int, str], Money]
-) -> Product | None:
+def _plain_product(row: tuple[Any, ...], stock: dict[str, int] | None, shared: _Shared) -> Product | None:
     """The common row (no overrides, every value of its expected type) built without the checks'
     overhead; None when anything needs :func:`_product`'s checks (which name the problem)."""
     (sku, group_key, title, description, price_minor, currency, gtin, brand, mpn, condition, images, link) = (
@@ -1204,6 +1228,7 @@ def _plain_product(
     else:
         return None
     key = (price_minor, currency)
+    prices = shared.prices
     price = prices.get(key)
     if price is None:
         price = prices[key] = Money(price_minor, currency)
@@ -1212,12 +1237,13 @@ def _plain_product(
         title=title,
         price=price,
         description=description,
-        group_key=group_key or None,
-        stock=MappingProxyType(stock) if stock else _NO_STOCK,  # _build made it for this row
+        # texts many SKUs repeat (a variant group, a brand, the condition) are kept once
+        group_key=sys.intern(group_key) if group_key else None,
+        stock=shared.stock(stock),  # _build made ``stock`` for this row
         gtin=gtin or None,
-        brand=brand or None,
+        brand=sys.intern(brand) if brand else None,
         mpn=mpn or None,
-        condition=condition,
+        condition=sys.intern(condition),
         images=urls,
         link=link or None,
         overrides=_NO_OVERRIDES,

@@ -85,15 +85,39 @@ class Bases(Mapping[BaseKey, Value]):
 
     Stock bases (one per listed SKU) are held compactly per SKU; the few other fields by key.
     Plain mappings work as well everywhere a ``Bases`` is taken (:meth:`of` converts them).
+
+    ``same`` (a channel's :attr:`Observed.entries`) and ``absent``: the stock bases were read
+    beside what the channel showed (``State.stock_bases_beside``), and those equal to it left
+    out of ``stock``. A SKU whose entry in ``same`` is a quantity, and which is in neither
+    ``stock`` nor ``absent``, has that quantity as its base (in the ``quantity`` field).
     """
 
-    __slots__ = ("other", "stock")
+    __slots__ = ("_absent", "_same", "other", "stock")
 
     def __init__(
-        self, stock: dict[str, StockValues] | None = None, other: dict[BaseKey, Value] | None = None
+        self,
+        stock: dict[str, StockValues] | None = None,
+        other: dict[BaseKey, Value] | None = None,
+        *,
+        same: Mapping[str, object] | None = None,
+        absent: Collection[str] = (),
     ) -> None:
         self.stock: dict[str, StockValues] = stock if stock is not None else {}
         self.other: dict[BaseKey, Value] = other if other is not None else {}
+        self._same = same
+        self._absent = absent
+
+    def implied(self, sku: str) -> int | None:
+        """The base of ``sku`` left out of ``stock`` because it equals what the channel showed."""
+        if self._same is None or sku in self.stock or sku in self._absent:
+            return None
+        e = self._same.get(sku)
+        return e if type(e) is int else None
+
+    def stock_of(self, sku: str) -> StockValues | None:
+        """The stock bases of ``sku`` (None: it has none)."""
+        st = self.stock.get(sku)
+        return self.implied(sku) if st is None and self._same is not None else st
 
     @classmethod
     def of(cls, mapping: Mapping[BaseKey, Value] | None) -> Bases:
@@ -107,7 +131,7 @@ class Bases(Mapping[BaseKey, Value]):
     def set(self, sku: str, key: str, value: Value) -> None:
         if field_kind(key) == QUANTITY and type(value) is int:
             self.other.pop((sku, key), None)
-            current = self.stock.get(sku)
+            current = self.stock_of(sku)
             if key == QUANTITY and (current is None or type(current) is int):
                 self.stock[sku] = value
                 return
@@ -117,10 +141,19 @@ class Bases(Mapping[BaseKey, Value]):
         else:
             self.other[(sku, key)] = value
 
+    def _implied(self) -> Iterator[str]:
+        if self._same is None:
+            return
+        stock = self.stock
+        absent = self._absent
+        for sku, e in self._same.items():
+            if type(e) is int and sku not in stock and sku not in absent:
+                yield sku
+
     def __getitem__(self, item: BaseKey) -> Value:
         sku, key = item
         if field_kind(key) == QUANTITY:
-            found = stock_get(self.stock.get(sku), key)
+            found = stock_get(self.stock_of(sku), key)
             if found is not None:
                 return found
         return self.other[item]
@@ -129,10 +162,13 @@ class Bases(Mapping[BaseKey, Value]):
         for sku, st in self.stock.items():
             for key, _ in stock_items(st):
                 yield (sku, key)
+        for sku in self._implied():
+            yield (sku, QUANTITY)
         yield from self.other
 
     def __len__(self) -> int:
-        return sum(len(stock_items(st)) for st in self.stock.values()) + len(self.other)
+        implied = sum(1 for _ in self._implied())
+        return sum(len(stock_items(st)) for st in self.stock.values()) + implied + len(self.other)
 
     def __repr__(self) -> str:
         return f"Bases({dict(self)!r})"
@@ -298,6 +334,7 @@ class Observed(Mapping[str, RemoteListing]):
 
 
 _ABSENT = object()
+_NOTHING_EXPECTED: Mapping[str, Value] = frozen()  # shared by the writes that expect nothing
 
 
 @dataclass(frozen=True)
@@ -312,7 +349,7 @@ class ChannelInput:
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedWrite:
     """One SKU's write on one channel: its changes, in absolute values."""
 
@@ -570,7 +607,12 @@ def _plan_channel(
         if changes_l:
             writes.append(
                 PlannedWrite(
-                    name, sku, tuple(changes_l), d.listing(product, new), remote, expected=frozen(expected)
+                    name,
+                    sku,
+                    tuple(changes_l),
+                    d.listing(product, new),
+                    remote,
+                    expected=frozen(expected) if expected else _NOTHING_EXPECTED,
                 )
             )
         else:

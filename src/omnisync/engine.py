@@ -264,7 +264,7 @@ class Engine:
         def one(name: str) -> Observation:
             ch = chans[name]
             cfg = cfgs[name]
-            bases = Bases(state.stock_bases(name)) if state is not None else Bases()
+            bases = Bases()
             mode, since = self._read_mode(ch, cfg, state, skus, products)
             started = self.ctx.clock()
             try:
@@ -282,7 +282,7 @@ class Engine:
 
                     observed.update(noted(ch.read(skus=None, since=since)))
                     unsure = self._assume_unchanged(
-                        observed, state.snapshot(name), products, {e.sku for e in intents}
+                        observed, state.snapshot(name, products), products, {e.sku for e in intents}
                     )
                     if unsure:
                         observed.update(noted(ch.read(skus=sorted(unsure))))
@@ -293,6 +293,11 @@ class Engine:
                     missing = {e.sku for e in intents if e.sku not in observed}
                     if missing and mode != "full":
                         observed.update(ch.read(skus=missing))
+                if state is not None:
+                    # read after the channel: the bases equal to what it showed are left out
+                    stock, absent = state.stock_bases_beside(name, products, observed.entries)
+                    bases = Bases(stock, same=observed.entries, absent=absent)
+                if intents:
                     applied_keys = (
                         ch.applied({e.key for e in intents}) if ch.capabilities.idempotency_keys else None
                     )
@@ -311,6 +316,8 @@ class Engine:
                     returned=returned,
                 )
             except ChannelError as exc:
+                if state is not None:
+                    bases = Bases(state.stock_bases(name, products))
                 return Observation(
                     ch,
                     cfg,
@@ -837,9 +844,12 @@ def _stock_readings(o: Observation) -> list[tuple[str, str, int]]:
     out: list[tuple[str, str, int]] = []
     if o.observed is None:
         return out
-    base_stock = o.bases.stock
+    bases = o.bases
+    base_stock = bases.stock
     for sku, st in o.observed.stock():
         b = base_stock.get(sku)
+        if b is None:
+            b = bases.implied(sku)  # read beside the channel: equal to what it showed
         if b == st:
             continue
         for key, value in stock_items(st):

@@ -103,7 +103,7 @@ def decode_value(text: str | None) -> Value | None:
     raise ValueError(f"bad encoded value {text!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Override:
     """A per-channel override from the catalog. ``None`` means "no override"."""
 
@@ -113,7 +113,7 @@ class Override:
     enabled: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Product:
     """One sellable SKU in the seller's catalog (a variant is its own SKU with a ``group_key``)."""
 
@@ -136,7 +136,7 @@ class Product:
         return sum(self.stock.values())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listing:
     """The desired state of one SKU on one channel: the catalog after that channel's rules.
 
@@ -160,7 +160,7 @@ class Listing:
     link: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoteListing:
     """What a channel holds now for one SKU. ``values`` has the field keys the channel reports."""
 
@@ -171,7 +171,7 @@ class RemoteListing:
     extra: Mapping[str, Any] = field(default_factory=frozen)  # adapter's own ids, kept opaque
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One field of one SKU on one channel goes from ``old`` to ``new`` (absolute values)."""
 
@@ -191,7 +191,7 @@ class Change:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sale:
     """Units sold on a channel since omnisync last confirmed its quantity there."""
 
@@ -226,7 +226,7 @@ class Sale:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WriteItem:
     """One SKU's write on one channel: the absolute new values of the changed fields.
 
@@ -244,7 +244,7 @@ class WriteItem:
     remote: RemoteListing | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     """The outcome of one SKU's write. ``ok`` means the channel confirmed ``applied``.
 
