@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -276,19 +276,14 @@ def write_catalog(path: Path, rows: Iterator[tuple[str, str, str, int, str, int]
 
 
 # -- scenario: planning at scale -------------------------------------------------------------------
-def setup_plan(n: int, channels: int, folder: Path) -> None:
-    """catalog.db, state.db (the stock bases a previous push left) and channels.toml."""
+def seed_stock_bases(path: Path, names: Sequence[str], n: int) -> None:
+    """state.db with the stock bases a previous push left on each of ``names`` (n SKUs each)."""
     import sqlite3
 
     from omnisync.state import State
 
-    write_catalog(
-        folder / "catalog.db",
-        ((sku_of(i), title_of(i), description_of(i), price_of(i), "USD", quantity_of(i)) for i in range(n)),
-    )
-    names = [f"store{c}" for c in range(channels)]
-    State(folder / "state.db").close()
-    conn = sqlite3.connect(folder / "state.db")
+    State(path).close()
+    conn = sqlite3.connect(path)
     for name in names:
         conn.executemany(
             "INSERT INTO base(channel, sku, field, value, run_id, updated_at) VALUES "
@@ -297,6 +292,17 @@ def setup_plan(n: int, channels: int, folder: Path) -> None:
         )
     conn.commit()
     conn.close()
+
+
+def setup_plan(n: int, channels: int, folder: Path) -> None:
+    """catalog.db, state.db (the stock bases a previous push left) and channels.toml."""
+
+    write_catalog(
+        folder / "catalog.db",
+        ((sku_of(i), title_of(i), description_of(i), price_of(i), "USD", quantity_of(i)) for i in range(n)),
+    )
+    names = [f"store{c}" for c in range(channels)]
+    seed_stock_bases(folder / "state.db", names, n)
     (folder / "channels.toml").write_text(
         'catalog = "catalog.db"\nstate = "state.db"\n'
         + "".join(f'\n[channels.{name}]\ntype = "synthetic"\nskus = {n}\n' for name in names)
@@ -344,7 +350,6 @@ def setup_push(n: int, channels: int, folder: Path) -> None:
     import sqlite3
 
     from omnisync.channels.sandbox import connect
-    from omnisync.state import State
 
     write_catalog(
         folder / "catalog.db",
@@ -365,16 +370,7 @@ def setup_push(n: int, channels: int, folder: Path) -> None:
         )
         conn.execute("COMMIT")
         conn.close()
-    State(folder / "state.db").close()
-    conn = sqlite3.connect(folder / "state.db")
-    for name in names:
-        conn.executemany(
-            "INSERT INTO base(channel, sku, field, value, run_id, updated_at) VALUES "
-            "(?, ?, 'quantity', ?, NULL, '2026-01-01T00:00:00Z')",
-            ((name, sku_of(i), f"i:{quantity_of(i)}") for i in range(n)),
-        )
-    conn.commit()
-    conn.close()
+    seed_stock_bases(folder / "state.db", names, n)
     conn = sqlite3.connect(folder / "catalog.db")
     conn.executemany(
         "UPDATE stock SET quantity = quantity + 3 WHERE sku = ?", ((sku_of(i),) for i in range(0, n, 100))
