@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -290,6 +290,20 @@ def _show_plan(as_json: bool) -> Callable[[Any], None]:
     return show
 
 
+def _pending_feeds(config: Resolved, names: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The feed jobs of asynchronous channels still processing, from state.db (none without it)."""
+    from .state import State
+
+    if not Path(config.state).exists():
+        return []
+    st = State(Path(config.state), readonly=True, busy_timeout=config.busy_timeout_seconds)
+    try:
+        feeds = st.pending_jobs()
+    finally:
+        st.close()
+    return [f for f in feeds if not names or f["channel"] in names]
+
+
 @app.command()
 def plan(
     channel: ChannelOpt = None,
@@ -307,8 +321,13 @@ def plan(
         config = load()
         engine = _engine(config)
         report = engine.run("plan", names=channel, skus=sku, apply=False, show_plan=_show_plan(as_json))
+        feeds = _pending_feeds(config, channel)
         if as_json:
-            _emit_json(report.plan.to_json())
+            _emit_json({**report.plan.to_json(), **({"pending_feeds": feeds} if feeds else {})})
+        elif feeds and not G.quiet:
+            from .render import render_pending
+
+            G.out.print(render_pending(feeds))
         code = report.exit_code
         if code == 0 and detailed_exitcode and not report.plan.empty:
             code = 4
@@ -389,6 +408,7 @@ def status(as_json: JsonOpt = False) -> None:
         if not Path(config.state).exists():
             rows: list[dict[str, Any]] = []
             pending: dict[str, int] = {}
+            feeds: list[dict[str, Any]] = []
         else:
             st = State(Path(config.state), readonly=True, busy_timeout=config.busy_timeout_seconds)
             try:
@@ -396,6 +416,7 @@ def status(as_json: JsonOpt = False) -> None:
                 pending = {}
                 for e in st.open_intents():
                     pending[e.channel] = pending.get(e.channel, 0) + 1
+                feeds = st.pending_jobs()
             finally:
                 st.close()
         if as_json:
@@ -411,12 +432,21 @@ def status(as_json: JsonOpt = False) -> None:
                         "pending": pending.get(n, 0),
                         "drift": by.get(n, {}).get("drift"),
                         "read": by.get(n, {}).get("read_mode"),
+                        "pending_feeds": [
+                            {"job": f["job"], "skus": f["skus"], "since": f["since"]}
+                            for f in feeds
+                            if f["channel"] == n
+                        ],
                     }
                     for n in names
                 ]
             )
         else:
             G.out.print(render_status(rows, pending, names))
+            if feeds:
+                from .render import render_pending
+
+                G.out.print(render_pending(feeds))
 
 
 @app.command()

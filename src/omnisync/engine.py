@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import channels as registry
-from .channels.base import Channel, ChannelConfig, ChannelContext, parse_duration
+from .channels.base import Channel, ChannelConfig, ChannelContext, job_key, parse_duration
 from .diff import (
     Bases,
     ChannelInput,
@@ -46,6 +47,11 @@ MAX_ROUNDS = 3  # a conflicting write is re-read and re-planned at most this oft
 # An incremental read asks for what changed since the last full read started, less this margin
 # (the vendor's clock and ours may differ; a listing read twice costs nothing).
 SINCE_MARGIN = timedelta(minutes=5)
+# Feed jobs (Capabilities.feed_jobs) are polled with exponential backoff: first after this many
+# seconds, doubling up to FEED_POLL_MAX, for at most the channel's feed_wait_seconds.
+FEED_WAIT_SECONDS = 120.0
+FEED_POLL_FIRST = 2.0
+FEED_POLL_MAX = 30.0
 
 
 @dataclass
@@ -305,6 +311,9 @@ class Engine:
                     for e, _ok, _note, base in resolutions:
                         if base is not None:
                             bases.set(e.sku, e.field, base)
+                    # A feed job still processing: its SKUs are read against the value it carries
+                    # (as an interrupted write is), but the job's own result settles the journal.
+                    resolutions = [r for r in resolutions if not _waiting(r[0])]
                 return Observation(
                     ch,
                     cfg,
@@ -518,6 +527,8 @@ class Engine:
                 if not batch:
                     return conflicts
         items = [self._item(w) for w in batch]
+        # a feed job's client-side key, journalled with its writes before it is submitted
+        feed = job_key(it.key for it in items) if caps.feed_jobs else None
         state.journal_intents(
             run_id,
             [
@@ -525,6 +536,7 @@ class Engine:
                 for w, item in zip(batch, items)
                 for c in w.changes
             ],
+            job_key=feed,
         )
         try:
             results = ch.write(items)
@@ -551,7 +563,11 @@ class Engine:
         by_sku = {r.sku: r for r in results}
         settled: list[tuple[str, str, str | None, Mapping[str, Value]]] = []
         outcomes: list[WriteOutcome] = []
+        jobs: dict[str, str] = {}  # write key -> the feed job it went into
         for w, item in zip(batch, items):
+            accepted = by_sku.get(w.sku)
+            if feed is not None and accepted is not None and accepted.pending and accepted.job:
+                jobs[item.key] = accepted.job
             res = by_sku.get(w.sku) or WriteResult.failure(w.sku, "the channel returned no result")
             status, error, confirmed = self._verify(w, res)
             if status == "conflict":
@@ -564,8 +580,100 @@ class Engine:
                     st, err = "failed", f"the channel stored {confirmed.get(c.field)!r}"
                 outcomes.append(WriteOutcome(w.channel, w.sku, c.field, c.old, c.new, st, err))
         report.outcomes.extend(outcomes)
-        state.settle(run_id, ch.name, settled)
+        state.settle(run_id, ch.name, settled, jobs=jobs)
         return conflicts
+
+    # -- feed jobs -----------------------------------------------------------------------------
+    def collect(
+        self, state: State, run_id: int, ch: Channel, cfg: ChannelConfig, report: ChannelReport
+    ) -> None:
+        """Settle the channel's feed jobs (``Capabilities.feed_jobs``): find the jobs a killed run
+        submitted but never recorded (by their client-side key, :meth:`jobs`), poll every open job
+        with the vendor's backoff up to ``feed_wait_seconds``, and record each SKU's own result:
+        its base moves only when its result says it was applied. A job still processing stays
+        pending, reported per SKU; the next run collects it before it plans."""
+        if not ch.capabilities.feed_jobs:
+            return
+        entries = state.open_jobs(ch.name)
+        if not entries:
+            return
+        try:
+            unsent = sorted({e.job_key for e in entries if e.job is None and e.job_key})
+            if unsent:
+                # the optional part of the protocol a feed_jobs adapter implements (BaseChannel.jobs)
+                finder: Callable[[Collection[str]], dict[str, str]] | None = getattr(ch, "jobs", None)
+                found = finder(unsent) if finder is not None else {}
+                if found:
+                    state.record_jobs(found)
+                    entries = state.open_jobs(ch.name)
+                    self.log(f"{ch.name}: found {len(found)} feed(s) an interrupted run submitted")
+            waiting = {e.job for e in entries if e.job is not None}
+            if not waiting:
+                return  # journalled, never submitted: reconciled as an interrupted write
+            results = self._poll_jobs(ch, cfg, waiting)
+        except ChannelError as exc:
+            report.error = f"collecting feed results: {exc}"
+            self.log(f"{ch.name}: {report.error}")
+            results = []
+        by = {(r.job, r.sku): r for r in results if r.job}
+        finished = {r.job for r in results if r.job}
+        settled: list[tuple[int, str, str | None, Value | None]] = []
+        outcomes: list[WriteOutcome] = []
+        wait = float(getattr(cfg, "feed_wait_seconds", FEED_WAIT_SECONDS))
+        for e in entries:
+            if e.job is None:
+                continue
+            if e.job not in finished:
+                outcomes.append(
+                    WriteOutcome(
+                        ch.name,
+                        e.sku,
+                        e.field,
+                        e.old,
+                        e.new,
+                        "pending",
+                        f"feed {e.job} still processing (submitted {e.created_at}, waited "
+                        f"{wait:g} s); the next run collects its result",
+                    )
+                )
+                continue
+            res = by.get((e.job, e.sku))
+            got: Value | None = None
+            error: str | None
+            if res is None:
+                status, error = "failed", f"feed {e.job}: its report has no result for this SKU"
+            elif res.ok:
+                got = res.applied.get(e.field)
+                status, error = ("ok", None) if got == e.new else ("failed", f"the channel stored {got!r}")
+            else:
+                status, error = "failed", f"feed {e.job}: {res.error or 'failed'}"
+            settled.append((e.id, status, error, got))
+            outcomes.append(WriteOutcome(ch.name, e.sku, e.field, e.old, e.new, status, error))
+        state.settle_job(run_id, ch.name, settled)
+        touched = {(o.sku, o.field) for o in outcomes}
+        report.outcomes = [
+            o for o in report.outcomes if not (o.status == "pending" and (o.sku, o.field) in touched)
+        ] + outcomes
+
+    def _poll_jobs(self, ch: Channel, cfg: ChannelConfig, jobs: Collection[str]) -> list[WriteResult]:
+        """Poll ``jobs`` until each has finished or ``feed_wait_seconds`` have passed: at once,
+        then after FEED_POLL_FIRST seconds, doubling to FEED_POLL_MAX (``ctx.sleep`` when
+        injected). The final results of the jobs that finished."""
+        budget = float(getattr(cfg, "feed_wait_seconds", FEED_WAIT_SECONDS))
+        sleep = self.ctx.sleep or time.sleep
+        left = set(jobs)
+        out: list[WriteResult] = []
+        waited, delay = 0.0, FEED_POLL_FIRST
+        while True:
+            got = ch.poll(sorted(left))
+            out.extend(got)
+            left -= {r.job for r in got if r.job}
+            if not left or waited >= budget:
+                return out
+            pause = min(delay, budget - waited)
+            sleep(pause)
+            waited += pause
+            delay = min(delay * 2, FEED_POLL_MAX)
 
     @staticmethod
     def _moved_since_read(ch: Channel, batch: Sequence[PlannedWrite]) -> set[str]:
@@ -689,6 +797,8 @@ class Engine:
             if apply:
                 assert state is not None
                 run_id = state.start_run(command)
+                # feed jobs of earlier runs are collected before anything is read or planned
+                self._collect_all(state, run_id, chans, cfgs, reports)
             obs = self.observe(chans, cfgs, state, wanted, products)
             for name, o in obs.items():
                 reports[name].read = o.read
@@ -762,6 +872,28 @@ class Engine:
             if state is not None:
                 state.close()
 
+    def _collect_all(
+        self,
+        state: State,
+        run_id: int,
+        chans: Mapping[str, Channel],
+        cfgs: Mapping[str, ChannelConfig],
+        reports: dict[str, ChannelReport],
+    ) -> None:
+        """:meth:`collect` every feed_jobs channel, in parallel."""
+        todo = [n for n, c in chans.items() if c.capabilities.feed_jobs]
+        if not todo:
+            return
+
+        def one(name: str) -> None:
+            self.collect(state, run_id, chans[name], cfgs[name], reports[name])
+
+        if len(todo) == 1:
+            one(todo[0])
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(todo))) as pool:
+            list(pool.map(one, todo))
+
     def _apply_rounds(
         self,
         state: State,
@@ -797,6 +929,13 @@ class Engine:
                 results = [one(cp) for cp in todo]
             conflicted = sorted({sku for _, skus in results for sku in skus})
             if not conflicted or round_no == MAX_ROUNDS - 1:
+                self._collect_all(
+                    state,
+                    run_id,
+                    {n: c for n, c in chans.items() if reports[n].status != "failed"},
+                    cfgs,
+                    reports,
+                )
                 break
             self.log(
                 f"{len(conflicted)} SKU(s) changed on a channel while this run wrote them; "
@@ -816,6 +955,11 @@ class Engine:
         for r in reports.values():
             if r.status == "ok" and any(o.status in ("failed", "unknown", "conflict") for o in r.outcomes):
                 r.status = "partial"
+
+
+def _waiting(e: JournalEntry) -> bool:
+    """A journalled write in a feed job the channel accepted and has not reported on yet."""
+    return e.job is not None and e.status == "pending"
 
 
 def _load(products: Iterable[Product]) -> dict[str, Product]:

@@ -250,6 +250,10 @@ class WriteResult:
 
     ``pending`` is set (with a job id) by channels that accept a feed and report later.
     ``error_kind`` is an :class:`omnisync.errors.Kind` value when it failed.
+
+    ``job`` names the feed job the result belongs to, on a channel with
+    ``Capabilities.feed_jobs``: set on :meth:`accepted` (the SKU went into job ``job``, its
+    outcome comes later) and on the final per-SKU results ``poll()`` reports for a finished job.
     """
 
     sku: str
@@ -258,6 +262,12 @@ class WriteResult:
     error: str | None = None
     error_kind: str | None = None
     pending: str | None = None
+    job: str | None = None
+
+    @classmethod
+    def accepted(cls, sku: str, job: str) -> WriteResult:
+        """The SKU was accepted into feed job ``job``; its own result comes from ``poll()``."""
+        return cls(sku, False, pending=job, job=job)
 
     @classmethod
     def success(cls, sku: str, applied: Mapping[str, Value]) -> WriteResult:

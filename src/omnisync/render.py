@@ -146,6 +146,18 @@ def render_status(
     return "\n".join(lines)
 
 
+def render_pending(jobs: Sequence[Mapping[str, Any]]) -> str:
+    """Feed jobs still processing (asynchronous channels), one line each."""
+    lines = []
+    for j in jobs:
+        job = j["job"] or "submission not confirmed yet"
+        lines.append(
+            f"{escape(j['channel'])}: feed {escape(job)} pending since {j['since']}: "
+            f"{escape(_few(j['skus']))} (the next push collects its result)"
+        )
+    return "\n".join(lines)
+
+
 def render_history(entries: Sequence[JournalEntry]) -> str:
     if not entries:
         return "No writes yet."

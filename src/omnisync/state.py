@@ -143,6 +143,20 @@ def m004_journal_key(db: sqlite_utils.Database) -> None:
     db.executescript("CREATE INDEX IF NOT EXISTS journal_key ON journal(key);")
 
 
+@migrations()
+def m005_feed_jobs(db: sqlite_utils.Database) -> None:
+    """Asynchronous writes (feed jobs): each journalled write of a feed carries the feed's
+    client-side key (journalled before it is submitted) and, once the channel accepted it, the
+    vendor's job id; the job's per-SKU results settle the rows later."""
+    db.executescript(
+        """
+        ALTER TABLE journal ADD COLUMN job_key TEXT;
+        ALTER TABLE journal ADD COLUMN job TEXT;
+        CREATE INDEX IF NOT EXISTS journal_job ON journal(job);
+        """
+    )
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -161,6 +175,8 @@ class JournalEntry:
     error: str | None
     created_at: str
     updated_at: str
+    job_key: str | None = None  # the feed's client-side key (feed_jobs channels)
+    job: str | None = None  # the vendor's job id, once the channel accepted the feed
 
 
 class Lock:
@@ -600,28 +616,42 @@ class State:
     # -- journal -----------------------------------------------------------------------------
     @_busy_as_locked
     def journal_intents(
-        self, run_id: int, rows: Sequence[tuple[str, str, str, Value | None, Value, str]]
+        self,
+        run_id: int,
+        rows: Sequence[tuple[str, str, str, Value | None, Value, str]],
+        job_key: str | None = None,
     ) -> None:
-        """Journal writes before they are sent: (channel, sku, field, old, new, key)."""
+        """Journal writes before they are sent: (channel, sku, field, old, new, key); ``job_key``:
+        the client-side key of the feed job that will carry them (feed_jobs channels)."""
         now = _now()
         with self.tx() as c:
             c.executemany(
                 "INSERT INTO journal(run_id, channel, sku, field, old, new, key, status, created_at, "
-                "updated_at) VALUES (?,?,?,?,?,?,?, 'intent', ?, ?)",
+                "updated_at, job_key) VALUES (?,?,?,?,?,?,?, 'intent', ?, ?, ?)",
                 [
-                    (run_id, ch, sku, f, encode_value(old), encode_value(new), key, now, now)
+                    (run_id, ch, sku, f, encode_value(old), encode_value(new), key, now, now, job_key)
                     for ch, sku, f, old, new, key in rows
                 ],
             )
 
     @_busy_as_locked
     def settle(
-        self, run_id: int, channel: str, outcomes: Sequence[tuple[str, str, str | None, Mapping[str, Value]]]
+        self,
+        run_id: int,
+        channel: str,
+        outcomes: Sequence[tuple[str, str, str | None, Mapping[str, Value]]],
+        jobs: Mapping[str, str] | None = None,
     ) -> None:
         """Record outcomes: (key, status, error, confirmed values). ``ok`` rows move the base to
-        the confirmed values in the same transaction."""
+        the confirmed values in the same transaction. ``jobs`` (write key -> job id): the feed
+        job each ``pending`` write went into, recorded in the same transaction."""
         now = _now()
         with self.tx() as c:
+            if jobs:
+                c.executemany(
+                    "UPDATE journal SET job=? WHERE key=? AND status IN ('intent','pending')",
+                    [(job, key) for key, job in jobs.items()],
+                )
             c.executemany(
                 "UPDATE journal SET status=?, error=?, updated_at=? WHERE key=? AND status IN ('intent','pending')",
                 [(status, error, now, key) for key, status, error, _ in outcomes],
@@ -633,6 +663,72 @@ class State:
                         if fld in confirmed:
                             bases.append((sku, fld, confirmed[fld]))
             self._set_bases(c, channel, bases, run_id)
+
+    @_busy_as_locked
+    def record_jobs(self, jobs: Mapping[str, str]) -> None:
+        """Feeds a killed run submitted, found again by their key (job key -> job id): their
+        journalled writes become ``pending`` on that job."""
+        with self.tx() as c:
+            c.executemany(
+                "UPDATE journal SET job=?, status='pending', updated_at=? WHERE job_key=? "
+                "AND status='intent'",
+                [(job, _now(), key) for key, job in jobs.items()],
+            )
+
+    @_busy_as_locked
+    def settle_job(
+        self, run_id: int, channel: str, outcomes: Sequence[tuple[int, str, str | None, Value | None]]
+    ) -> None:
+        """Record a feed job's per-SKU results: (journal id, status, error, the value the channel
+        confirmed). An ``ok`` row moves the base, unless a later run already moved it (that run
+        read the channel after the feed was accepted and interpreted the SKU against the pending
+        value: moving it back would count a sale twice)."""
+        now = _now()
+        with self.tx() as c:
+            for jid, status, error, confirmed in outcomes:
+                row = c.execute(
+                    "SELECT run_id, sku, field FROM journal WHERE id=? AND status IN ('intent','pending')",
+                    (jid,),
+                ).fetchone()
+                if row is None:
+                    continue
+                c.execute(
+                    "UPDATE journal SET status=?, error=?, updated_at=? WHERE id=?", (status, error, now, jid)
+                )
+                if status != "ok" or confirmed is None:
+                    continue
+                at, sku, fld = row
+                base = c.execute(
+                    "SELECT run_id FROM base WHERE channel=? AND sku=? AND field=?", (channel, sku, fld)
+                ).fetchone()
+                if base is None or base[0] is None or int(base[0]) <= int(at):
+                    self._set_base(c, channel, sku, fld, confirmed, run_id)
+
+    @_busy_as_locked
+    def open_jobs(self, channel: str | None = None) -> list[JournalEntry]:
+        """Writes of feed jobs not settled yet: submitted (a job id) or journalled for one (a
+        job key only: a run was killed before it recorded the job)."""
+        q = "SELECT * FROM journal WHERE status IN ('intent','pending') AND job_key IS NOT NULL"
+        args: tuple[Any, ...] = ()
+        if channel is not None:
+            q += " AND channel=?"
+            args = (channel,)
+        return self._entries(q + " ORDER BY id", args)
+
+    @_busy_as_locked
+    def pending_jobs(self) -> list[dict[str, Any]]:
+        """Feed jobs not settled yet, oldest first: channel, job (None: a run was killed before it
+        recorded the job the channel accepted), skus, since (when the writes were journalled)."""
+        with self._mutex:
+            rows = self.conn.execute(
+                "SELECT channel, job, job_key, json_group_array(DISTINCT sku), MIN(created_at) FROM journal "
+                "WHERE status IN ('intent','pending') AND job_key IS NOT NULL "
+                "GROUP BY channel, job_key, job ORDER BY MIN(id)"
+            ).fetchall()
+        return [
+            {"channel": ch, "job": job, "key": key, "skus": sorted(json.loads(skus)), "since": since}
+            for ch, job, key, skus, since in rows
+        ]
 
     @_busy_as_locked
     def open_intents(self, channel: str | None = None) -> list[JournalEntry]:
@@ -679,6 +775,8 @@ class State:
                     error=d["error"],
                     created_at=d["created_at"],
                     updated_at=d["updated_at"],
+                    job_key=d.get("job_key"),
+                    job=d.get("job"),
                 )
             )
         return out

@@ -55,6 +55,12 @@ class Capabilities:
     max_write_batch: int  # the most SKUs one write call may carry
     compare_and_set: bool = False  # stock writes carry the expected old value
     async_writes: bool = False  # writes are accepted as a job and reported by poll()
+    # async_writes as feed jobs the engine follows (Amazon's JSON_LISTINGS_FEED, Walmart's bulk
+    # feeds): write() answers WriteResult.accepted(sku, job) per SKU, the job carrying the
+    # client-side key job_key(item keys); the engine journals the job, polls it (with backoff, up
+    # to the config's feed_wait_seconds) and records each SKU's own result; jobs(keys) finds the
+    # job a killed run submitted, so a feed is never submitted twice.
+    feed_jobs: bool = False
     changed_since: bool = False  # read() honours ``since``
     create: bool = False  # can create a listing that is missing
     multi_location: bool = False  # stock per remote location ("quantity@<id>")
@@ -230,7 +236,10 @@ class Channel(Protocol):
         ...
 
     def poll(self, jobs: Sequence[str]) -> list[WriteResult]:
-        """Outcomes of writes accepted as jobs (async channels); [] while still processing."""
+        """Outcomes of writes accepted as jobs (async channels); [] while still processing.
+
+        With ``feed_jobs``: one final result per SKU of each finished job, ``job`` set to the
+        job's id; nothing for a job still processing."""
         ...
 
     def applied(self, keys: Collection[str]) -> set[str] | None:
@@ -242,6 +251,16 @@ class Channel(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def job_key(keys: Iterable[str]) -> str:
+    """The client-side idempotency key of a feed job carrying the writes journalled under
+    ``keys``: the engine journals it before submitting, a ``feed_jobs`` adapter sends it as the
+    vendor's feed reference, and :meth:`BaseChannel.jobs` looks it up after a kill."""
+    import hashlib
+
+    digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
+    return f"feed-{digest[:32]}"
 
 
 # What a parser raises when a channel's answer does not have the documented shape.
@@ -302,7 +321,7 @@ class BaseChannel:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for method in ("read", "write", "poll", "applied", "check"):
+        for method in ("read", "write", "poll", "jobs", "applied", "check"):
             fn = cls.__dict__.get(method)
             if fn is not None and not getattr(fn, "__omnisync_guarded__", False):
                 guarded = _guard(method, fn, inspect.isgeneratorfunction(fn))
@@ -344,6 +363,11 @@ class BaseChannel:
 
     def poll(self, jobs: Sequence[str]) -> list[WriteResult]:
         return []
+
+    def jobs(self, keys: Collection[str]) -> dict[str, str]:
+        """``feed_jobs`` channels: the jobs submitted under client-side keys (:func:`job_key`),
+        key -> job id; a key no job has is left out (that feed never arrived)."""
+        return {}
 
     def applied(self, keys: Collection[str]) -> set[str] | None:
         return None

@@ -7,12 +7,21 @@ moves a listing's ``updated_at``); idempotency keys (a write re-sent with a key 
 seen is not applied again, and :meth:`applied` tells which keys took effect); optional simulated
 sales between runs; optional latency per batch. Every write it applies is kept in its ``applied_writes`` table, so
 tests can prove that no write was applied twice.
+
+With ``async_writes = true`` it rehearses a marketplace that takes writes as a feed (Amazon's
+JSON_LISTINGS_FEED, Walmart's bulk feeds): write() accepts the batch as one feed job under the
+client-side key the engine journalled (:func:`base.job_key`; a feed re-submitted under a key it has
+seen is not processed again, and counted in ``feeds.submissions``), processes it at once (the
+SKUs listed in ``feed_fail_skus`` fail inside the accepted feed), and reports the per-SKU results
+only on the ``feed_processing_polls``-th poll.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
 import sqlite3
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -25,7 +34,7 @@ from pydantic import Field
 from ..errors import ChannelError, Kind
 from ..models import DESCRIPTION, PRICE, QUANTITY, TITLE, RemoteListing, Value, WriteItem, WriteResult, frozen
 from ..money import Money
-from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext
+from .base import BaseChannel, Capabilities, Channel, ChannelConfig, ChannelContext, job_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS listings (
@@ -55,7 +64,23 @@ CREATE TABLE IF NOT EXISTS sales (
     units INTEGER NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS feeds (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    submitted_at TEXT NOT NULL,
+    submissions INTEGER NOT NULL DEFAULT 1,
+    polls INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS feed_results (
+    feed_id INTEGER NOT NULL REFERENCES feeds(id),
+    sku TEXT NOT NULL,
+    result TEXT NOT NULL
+);
 """
+
+# A file next to the sandbox's (``<path>.kill-after-submit``) that makes the next feed submission
+# kill the process right after the feed is accepted, before the engine records it (tests).
+KILL_AFTER_SUBMIT = ".kill-after-submit"
 
 
 class SandboxConfig(ChannelConfig):
@@ -66,6 +91,18 @@ class SandboxConfig(ChannelConfig):
     write_delay_ms: int = Field(default=0, ge=0, le=60_000, description="latency per write batch")
     max_title_length: int | None = Field(
         default=None, ge=1, description="reject longer titles, as a marketplace would (per SKU)"
+    )
+    async_writes: bool = Field(
+        default=False, description="take writes as feed jobs reported later, as Amazon and Walmart do"
+    )
+    feed_processing_polls: int = Field(
+        default=1, ge=1, le=1000, description="async: a feed's report is ready on this poll"
+    )
+    feed_fail_skus: list[str] = Field(
+        default=[], description="async: SKUs that fail inside an accepted feed, with a vendor message"
+    )
+    feed_wait_seconds: float = Field(
+        default=120.0, ge=0, le=86_400, description="async: how long a run waits for a feed's report"
     )
 
 
@@ -128,6 +165,8 @@ class SandboxChannel(BaseChannel):
             changed_since=True,
             create=True,
             idempotency_keys=True,
+            async_writes=cfg.async_writes,
+            feed_jobs=cfg.async_writes,
         )
 
     @property
@@ -213,6 +252,8 @@ class SandboxChannel(BaseChannel):
         self.ctx.counters[self.name] = self.ctx.counters.get(self.name, 0) + 1
         if self.cfg.write_delay_ms:
             time.sleep(self.cfg.write_delay_ms / 1000)
+        if self.cfg.async_writes:
+            return self._submit(batch)
         results: list[WriteResult] = []
         c = self.conn
         c.execute("BEGIN IMMEDIATE")
@@ -224,6 +265,81 @@ class SandboxChannel(BaseChannel):
             c.execute("ROLLBACK")
             raise
         return results
+
+    # -- feeds (async_writes) -----------------------------------------------------------------
+    def _submit(self, batch: Sequence[WriteItem]) -> list[WriteResult]:
+        """Accept ``batch`` as one feed under its client-side key; a key seen before is the same
+        feed again: counted, not processed twice. Processed at once, reported on a later poll."""
+        key = job_key(it.key for it in batch)
+        fail = set(self.cfg.feed_fail_skus)
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            row = c.execute("SELECT id FROM feeds WHERE key=?", (key,)).fetchone()
+            if row is not None:
+                c.execute("UPDATE feeds SET submissions = submissions + 1 WHERE id=?", (row[0],))
+                feed = int(row[0])
+            else:
+                cur = c.execute("INSERT INTO feeds(key, submitted_at) VALUES (?, ?)", (key, _now()))
+                feed = int(cur.lastrowid or 0)
+                for item in batch:
+                    if item.sku in fail:
+                        res = WriteResult.failure(
+                            item.sku,
+                            f"feed processing error 8560: {item.sku} was rejected by the "
+                            "marketplace (feed_fail_skus)",
+                            Kind.PERMANENT.value,
+                        )
+                    else:
+                        res = self._write_one(c, item)
+                    c.execute(
+                        "INSERT INTO feed_results(feed_id, sku, result) VALUES (?,?,?)",
+                        (feed, item.sku, json.dumps(_result_json(res))),
+                    )
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        marker = Path(str(self.file) + KILL_AFTER_SUBMIT)
+        if marker.exists():  # tests: die between the submission and the engine recording it
+            marker.unlink()
+            os.kill(os.getpid(), signal.SIGKILL)
+        job = _job_id(feed)
+        return [WriteResult.accepted(item.sku, job) for item in batch]
+
+    def poll(self, jobs: Sequence[str]) -> list[WriteResult]:
+        """Each feed's per-SKU results once it has been polled ``feed_processing_polls`` times."""
+        self._count()
+        out: list[WriteResult] = []
+        c = self.conn
+        for job in jobs:
+            feed = _feed_id(job)
+            if feed is None:
+                continue
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.execute("UPDATE feeds SET polls = polls + 1 WHERE id=?", (feed,))
+                row = c.execute("SELECT polls FROM feeds WHERE id=?", (feed,)).fetchone()
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            if row is None or int(row[0]) < self.cfg.feed_processing_polls:
+                continue
+            for sku, text in c.execute(
+                "SELECT sku, result FROM feed_results WHERE feed_id=? ORDER BY rowid", (feed,)
+            ).fetchall():
+                out.append(_result_from_json(sku, job, json.loads(text)))
+        return out
+
+    def jobs(self, keys: Collection[str]) -> dict[str, str]:
+        self._count()
+        out: dict[str, str] = {}
+        for key in keys:
+            row = self.conn.execute("SELECT id FROM feeds WHERE key=?", (key,)).fetchone()
+            if row is not None:
+                out[key] = _job_id(int(row[0]))
+        return out
 
     def _write_one(self, c: sqlite3.Connection, item: WriteItem) -> WriteResult:
         seen = c.execute("SELECT payload FROM applied_writes WHERE key=?", (item.key,)).fetchone()
@@ -299,6 +415,26 @@ def _listing(row: tuple[Any, ...]) -> RemoteListing:
     if minor is not None and cur:
         values[PRICE] = Money(minor, cur)
     return RemoteListing(sku, frozen(values), remote_id=sku, version=str(version))
+
+
+def _job_id(feed: int) -> str:
+    return f"sandbox-feed-{feed}"
+
+
+def _feed_id(job: str) -> int | None:
+    prefix = "sandbox-feed-"
+    rest = job[len(prefix) :] if job.startswith(prefix) else ""
+    return int(rest) if rest.isdigit() else None
+
+
+def _result_json(res: WriteResult) -> dict[str, Any]:
+    return {"ok": res.ok, "applied": _encode(res.applied), "error": res.error, "kind": res.error_kind}
+
+
+def _result_from_json(sku: str, job: str, data: Mapping[str, Any]) -> WriteResult:
+    if data["ok"]:
+        return WriteResult(sku, True, frozen(_decode(data["applied"])), job=job)
+    return WriteResult(sku, False, error=data["error"], error_kind=data["kind"], job=job)
 
 
 def _encode(values: Mapping[str, Value]) -> dict[str, Any]:
