@@ -708,12 +708,7 @@ class State:
     def open_jobs(self, channel: str | None = None) -> list[JournalEntry]:
         """Writes of feed jobs not settled yet: submitted (a job id) or journalled for one (a
         job key only: a run was killed before it recorded the job)."""
-        q = "SELECT * FROM journal WHERE status IN ('intent','pending') AND job_key IS NOT NULL"
-        args: tuple[Any, ...] = ()
-        if channel is not None:
-            q += " AND channel=?"
-            args = (channel,)
-        return self._entries(q + " ORDER BY id", args)
+        return self._unsettled(channel, " AND job_key IS NOT NULL")
 
     @_busy_as_locked
     def pending_jobs(self) -> list[dict[str, Any]]:
@@ -733,7 +728,11 @@ class State:
     @_busy_as_locked
     def open_intents(self, channel: str | None = None) -> list[JournalEntry]:
         """Writes journalled but never settled (a run was killed in between)."""
-        q = "SELECT * FROM journal WHERE status IN ('intent','pending')"
+        return self._unsettled(channel)
+
+    def _unsettled(self, channel: str | None, where: str = "") -> list[JournalEntry]:
+        """Journal rows not settled yet (of ``channel``, or all), in journal order."""
+        q = "SELECT * FROM journal WHERE status IN ('intent','pending')" + where
         args: tuple[Any, ...] = ()
         if channel is not None:
             q += " AND channel=?"
